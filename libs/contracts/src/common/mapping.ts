@@ -1,0 +1,34 @@
+import { z } from 'zod';
+
+export const CustomFieldType = z.enum(['string', 'integer', 'float', 'date', 'boolean']);
+export type CustomFieldType = z.infer<typeof CustomFieldType>;
+
+/** Autopilot custom field names: letters, digits, spaces and a few separators; spaces become `--` on the wire. */
+export const CustomFieldName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]*$/, 'must start with a letter or digit and hold only letters, digits, spaces, _ . -')
+  .refine((name) => !name.includes('--'), 'must not contain "--" (Autopilot uses it as the space separator)');
+
+export const ProfileAttribute = z.string().trim().min(1).max(200);
+
+/** Which profile attribute feeds which Autopilot field. Nothing is guessed: the export names every attribute. */
+export const FieldMapping = z.object({
+  email: ProfileAttribute,
+  firstName: ProfileAttribute.optional(),
+  lastName: ProfileAttribute.optional(),
+  custom: z
+    .array(z.object({ attribute: ProfileAttribute, field: CustomFieldName, type: CustomFieldType }))
+    .max(100)
+    .optional(),
+});
+export type FieldMapping = z.infer<typeof FieldMapping>;
+
+export const LimitPolicy = z.enum(['skip', 'truncate']);
+export type LimitPolicy = z.infer<typeof LimitPolicy>;
+
+/** The destination's hard limit of profiles per export run. */
+export const MAX_PROFILES_PER_RUN = 100_000;
+export const ProfileLimit = z.number().int().min(1).max(MAX_PROFILES_PER_RUN);

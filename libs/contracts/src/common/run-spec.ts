@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { FieldMapping, LimitPolicy, ProfileLimit } from './mapping';
+import { Id, RunId, TenantId } from './primitives';
+import { Snapshot } from './snapshot';
+
+export const RunTrigger = z.enum(['segment-refresh', 'on-demand']);
+export type RunTrigger = z.infer<typeof RunTrigger>;
+
+export const RunSegment = z.object({
+  segmentId: Id,
+  segmentName: z.string(),
+  /** Title of the Autopilot list this segment's contacts join. */
+  listName: z.string().trim().min(1).max(200),
+  snapshot: Snapshot,
+});
+export type RunSegment = z.infer<typeof RunSegment>;
+
+/**
+ * Everything the pipeline needs to know about one export run. It travels with every pipeline message
+ * so each stage is stateless between messages and can resume after a crash or a rebalance.
+ */
+export const RunSpec = z.object({
+  runId: RunId,
+  tenantId: TenantId,
+  exportId: Id,
+  connectionId: Id,
+  trigger: RunTrigger,
+  segments: z.array(RunSegment).min(1),
+  mapping: FieldMapping,
+  limitPolicy: LimitPolicy,
+  profileLimit: ProfileLimit,
+  /** The tenant's monthly quota at the time the run was requested; null means no quota is set. */
+  quotaPerMonth: z.number().int().min(0).nullable(),
+});
+export type RunSpec = z.infer<typeof RunSpec>;

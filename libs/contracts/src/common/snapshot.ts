@@ -1,0 +1,18 @@
+import { z } from 'zod';
+
+export const SnapshotFormat = z.enum(['cdm-folder', 'csv', 'jsonl']);
+export type SnapshotFormat = z.infer<typeof SnapshotFormat>;
+
+/** Where a refreshed segment's members can be read. `entity` picks the entity of a CDM folder. */
+export const Snapshot = z
+  .object({
+    format: SnapshotFormat,
+    location: z.string().trim().min(1).describe('file:// URI or path of model.json (cdm-folder) or of the file'),
+    entity: z.string().trim().min(1).optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.format === 'cdm-folder' && !s.entity) {
+      ctx.addIssue({ code: 'custom', path: ['entity'], message: 'entity is required when format is cdm-folder' });
+    }
+  });
+export type Snapshot = z.infer<typeof Snapshot>;

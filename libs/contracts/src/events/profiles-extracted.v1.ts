@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { RunSpec } from '../common/run-spec';
+
+/** One raw profile row as read from the snapshot, with its origin and its place in the run's stable order. */
+export const ExtractedRow = z.object({
+  /** Position in the run's stable order (segment order, then partition order, then line). */
+  seq: z.number().int().min(0),
+  partition: z.string(),
+  line: z.number().int().min(1),
+  values: z.record(z.string(), z.string().nullable()),
+});
+export type ExtractedRow = z.infer<typeof ExtractedRow>;
+
+/**
+ * Extraction -> mapping. Key: runId (one partition per run keeps its messages in order).
+ * Batches are numbered from 0 and deterministic, so a restarted extraction re-sends identical batches
+ * that downstream stages recognise by (runId, batchSeq). `end` closes the stream with the totals.
+ */
+export const ProfilesExtractedV1 = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('batch'),
+    run: RunSpec,
+    batchSeq: z.number().int().min(0),
+    segmentId: z.string(),
+    rows: z.array(ExtractedRow),
+  }),
+  z.object({
+    kind: z.literal('end'),
+    run: RunSpec,
+    batches: z.number().int().min(0),
+    extracted: z.number().int().min(0),
+    rejected: z.number().int().min(0),
+  }),
+]);
+export type ProfilesExtractedV1 = z.infer<typeof ProfilesExtractedV1>;

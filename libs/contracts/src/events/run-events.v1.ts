@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { RowRejection } from '../common/contact';
+import { Id, IsoDateTime, RunId, TenantId } from '../common/primitives';
+
+export const RunStage = z.enum(['control-plane', 'extraction', 'mapping', 'delivery']);
+export type RunStage = z.infer<typeof RunStage>;
+
+export const RunFailureCode = z.enum([
+  'SNAPSHOT_UNREADABLE',
+  'ENTITY_NOT_FOUND',
+  'INVALID_SNAPSHOT',
+  'CONNECTION_MISSING',
+  'API_KEY_REJECTED',
+  'DESTINATION_UNAVAILABLE',
+  'INTERNAL_ERROR',
+]);
+export type RunFailureCode = z.infer<typeof RunFailureCode>;
+
+export const SkipReason = z.enum(['PROFILE_LIMIT_EXCEEDED', 'QUOTA_EXCEEDED']);
+export type SkipReason = z.infer<typeof SkipReason>;
+
+/** Absolute counts (never increments) so that a redelivered event changes nothing. */
+export const DeliveryCounts = z.object({
+  duplicates: z.number().int().min(0),
+  eligible: z.number().int().min(0),
+  delivered: z.number().int().min(0),
+  failed: z.number().int().min(0),
+  overLimit: z.number().int().min(0),
+  overQuota: z.number().int().min(0),
+});
+export type DeliveryCounts = z.infer<typeof DeliveryCounts>;
+
+const base = { runId: RunId, tenantId: TenantId, at: IsoDateTime };
+
+/** Everything a stage reports about a run to the control plane. Key: runId. */
+export const RunEventV1 = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('extraction-started'), ...base }),
+  z.object({ type: z.literal('extraction-completed'), ...base, extracted: z.number().int().min(0) }),
+  z.object({ type: z.literal('rows-rejected'), ...base, stage: RunStage, rejections: z.array(RowRejection).min(1) }),
+  z.object({ type: z.literal('delivery-started'), ...base, counts: DeliveryCounts }),
+  z.object({ type: z.literal('delivery-progress'), ...base, counts: DeliveryCounts }),
+  z.object({ type: z.literal('delivery-completed'), ...base, counts: DeliveryCounts }),
+  z.object({ type: z.literal('run-skipped'), ...base, reason: SkipReason, message: z.string(), counts: DeliveryCounts }),
+  z.object({
+    type: z.literal('run-failed'),
+    ...base,
+    stage: RunStage,
+    code: RunFailureCode,
+    message: z.string().max(2000),
+    counts: DeliveryCounts.optional(),
+  }),
+  z.object({ type: z.literal('run-canceled'), ...base, counts: DeliveryCounts.optional() }),
+  z.object({ type: z.literal('connection-key-rejected'), ...base, connectionId: Id }),
+  z.object({
+    type: z.literal('quota-usage'),
+    ...base,
+    month: z.string().regex(/^\d{4}-\d{2}$/),
+    used: z.number().int().min(0),
+  }),
+]);
+export type RunEventV1 = z.infer<typeof RunEventV1>;
+export type RunEventType = RunEventV1['type'];
