@@ -1,0 +1,20 @@
+import { KafkaModule } from '@export/kafka';
+import { LoggingModule } from '@export/logging';
+import { ObservabilityModule } from '@export/observability';
+import { DynamicModule, Module } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { FieldMappingConfig } from './config';
+
+@Module({})
+export class AppModule {
+  static register(config: FieldMappingConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        LoggingModule.forRoot({ service: 'field-mapping', level: config.LOG_LEVEL }),
+        ObservabilityModule.forRoot({ service: 'field-mapping' }),
+        KafkaModule.forRoot({ service: 'field-mapping', brokers: config.KAFKA_BROKERS, logger }),
+      ],
+    };
+  }
+}

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { assertProductionSecrets, commonEnv, ConfigError, loadConfig, secretEnv } from './load-config';
+
+const schema = z.object({ ...commonEnv, PORT: z.coerce.number().int().min(1).max(65535).default(3000), SECRET: secretEnv('x'.repeat(32)) });
+
+describe('loadConfig', () => {
+  it('applies defaults', () => {
+    const config = loadConfig('svc', schema, {});
+    expect(config.KAFKA_BROKERS).toEqual(['127.0.0.1:9092']);
+    expect(config.PORT).toBe(3000);
+  });
+
+  it('names every variable at fault without echoing values', () => {
+    try {
+      loadConfig('svc', schema, { PORT: 'abc', KAFKA_BROKERS: 'nohostport', SECRET: 'short-secret-value' });
+      throw new Error('expected a ConfigError');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const message = (error as ConfigError).message;
+      expect(message).toContain('PORT');
+      expect(message).toContain('KAFKA_BROKERS');
+      expect(message).toContain('SECRET');
+      expect(message).not.toContain('short-secret-value');
+    }
+  });
+
+  it('refuses development secrets in production', () => {
+    const config = loadConfig('svc', schema, { NODE_ENV: 'production' });
+    expect(() => assertProductionSecrets('svc', config, ['SECRET'])).toThrow(/SECRET: a real secret is required/);
+    const real = loadConfig('svc', schema, { NODE_ENV: 'production', SECRET: 'r'.repeat(40) });
+    expect(() => assertProductionSecrets('svc', real, ['SECRET'])).not.toThrow();
+  });
+});

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly service: string,
+    readonly problems: string[],
+  ) {
+    super(`${service}: invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Validates an app's environment against its schema and returns the typed configuration, or throws a
+ * ConfigError naming every variable at fault (never its value: it may be a secret). Only apps call this,
+ * with `process.env`; libraries receive their settings as arguments.
+ */
+export function loadConfig<S extends z.ZodType>(service: string, schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      service,
+      result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
+    );
+  }
+  return result.data;
+}
+
+const DEV_SECRET_MARK = 'dev-only';
+
+/** Environment pieces that several services share, with development defaults. */
+export const commonEnv = {
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:9092')
+    .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'each broker must be host:port')).min(1)),
+};
+
+export const databaseEnv = {
+  DATABASE_URL: z
+    .string()
+    .default('postgres://postgres@127.0.0.1:5432/segment_export')
+    .refine((s) => /^postgres(ql)?:\/\//.test(s), 'must be a postgres:// URL'),
+};
+
+/** A secret with a development default; production refuses to start while the default is in place. */
+export function secretEnv(devDefault: string, minLength = 32) {
+  return z.string().min(minLength, `must be at least ${minLength} characters`).default(`${DEV_SECRET_MARK}-${devDefault}`);
+}
+
+/** Production refuses development secrets: call on the parsed config with the names of its secrets. */
+export function assertProductionSecrets(service: string, config: Record<string, unknown>, secretNames: string[]): void {
+  if (config['NODE_ENV'] !== 'production') return;
+  const problems = secretNames
+    .filter((name) => String(config[name] ?? '').startsWith(DEV_SECRET_MARK))
+    .map((name) => `${name}: a real secret is required in production (the development default is set)`);
+  if (problems.length) throw new ConfigError(service, problems);
+}

@@ -1,0 +1,269 @@
+import { randomUUID } from 'node:crypto';
+import { HEADERS, topicByName, type TopicName, type TopicValue } from '@export/contracts';
+import { errorMessage, isRetryable } from '@export/errors';
+import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { EventPublisher } from './event-publisher';
+
+export interface ConsumedMessage<T> {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: T;
+  headers: Record<string, string>;
+  /** From the message's header, or a new one when the producer sent none. */
+  correlationId: string;
+  /** Keeps the consumer in its group; called automatically every few seconds while the handler runs. */
+  heartbeat(): Promise<void>;
+  /** Aborted when the consumer stops or loses the partition: long handlers stop and leave the offset unresolved. */
+  signal: AbortSignal;
+}
+
+export interface TopicConsumerOptions<N extends TopicName> {
+  groupId: string;
+  topics: readonly N[];
+  handle(message: ConsumedMessage<TopicValue<N>>): Promise<void>;
+  fromBeginning?: boolean;
+  /** Partitions processed at the same time by this instance (kafkajs default is 1). */
+  partitionsConsumedConcurrently?: number;
+  sessionTimeoutMs?: number;
+  /** Attempts for a retryable failure before the message is dead-lettered; unlimited by default (nothing dropped). */
+  maxAttempts?: number;
+  retryInitialDelayMs?: number;
+  retryMaxDelayMs?: number;
+  /** How often the pacemaker heartbeats while a handler runs. */
+  pacemakerIntervalMs?: number;
+}
+
+class StoppedError extends Error {}
+
+/**
+ * A Kafka consumer run inside a service (instead of Nest's ServerKafka transport) so that we decide:
+ * - every message is parsed with its topic's schema; bad JSON or a wrong shape goes to the dead-letter
+ *   topic with the reason, and the partition goes on;
+ * - an offset is resolved only after its handler finished, so a crash redelivers unfinished work;
+ * - a failing handler is retried in place with exponential backoff and jitter (never a consumer crash);
+ *   errors that can never succeed (AppError kinds that are not retryable) are dead-lettered;
+ * - long handlers keep heart-beating so the broker does not evict the consumer.
+ */
+export class TopicConsumer<N extends TopicName> {
+  private readonly consumer: Consumer;
+  private readonly stopController = new AbortController();
+  private joined = false;
+  private crashed = false;
+  private started = false;
+
+  constructor(
+    kafka: Kafka,
+    private readonly publisher: EventPublisher,
+    private readonly logger: Logger,
+    private readonly options: TopicConsumerOptions<N>,
+  ) {
+    this.consumer = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs ?? 30000,
+      heartbeatInterval: 3000,
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      retry: { retries: 10 },
+    });
+    const { GROUP_JOIN, CRASH, DISCONNECT, STOP } = this.consumer.events;
+    this.consumer.on(GROUP_JOIN, () => {
+      this.joined = true;
+      this.crashed = false;
+    });
+    this.consumer.on(CRASH, (event) => {
+      this.joined = false;
+      this.crashed = !event.payload.restart;
+      this.logger.error({ err: event.payload.error, restart: event.payload.restart }, 'kafka consumer crashed');
+    });
+    this.consumer.on(DISCONNECT, () => (this.joined = false));
+    this.consumer.on(STOP, () => (this.joined = false));
+  }
+
+  /** True while the consumer is a member of its group and has not crashed for good. */
+  get healthy(): boolean {
+    return this.started && this.joined && !this.crashed;
+  }
+
+  async start(): Promise<void> {
+    await this.publisher.connect();
+    await this.consumer.connect();
+    for (const topic of this.options.topics) {
+      await this.consumer.subscribe({ topic, fromBeginning: this.options.fromBeginning ?? true });
+    }
+    await this.consumer.run({
+      autoCommit: true,
+      autoCommitInterval: 1000,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+      eachBatch: (payload) => this.eachBatch(payload),
+    });
+    this.started = true;
+  }
+
+  /** Stops fetching, lets the message in hand finish or abort, commits what was resolved and leaves the group. */
+  async stop(): Promise<void> {
+    this.stopController.abort();
+    await this.consumer.disconnect();
+    this.started = false;
+  }
+
+  /** Pauses/resumes fetching of all subscribed topics (e.g. while a dependency is down). */
+  pause(): void {
+    this.consumer.pause(this.options.topics.map((topic) => ({ topic })));
+  }
+
+  resume(): void {
+    this.consumer.resume(this.options.topics.map((topic) => ({ topic })));
+  }
+
+  private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }: EachBatchPayload) {
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale() || this.stopController.signal.aborted) return;
+      try {
+        await this.process(batch.topic, batch.partition, message, heartbeat, () => !isRunning() || isStale());
+      } catch (error) {
+        if (error instanceof StoppedError) return; // offset stays unresolved: the message is redelivered
+        throw error;
+      }
+      resolveOffset(message.offset);
+      await commitOffsetsIfNecessary();
+      await heartbeat();
+    }
+  }
+
+  private async process(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    heartbeat: () => Promise<void>,
+    lostPartition: () => boolean,
+  ): Promise<void> {
+    const headers = decodeHeaders(message.headers);
+    const correlationId = headers[HEADERS.correlationId] ?? randomUUID();
+    const key = message.key?.toString('utf8') ?? null;
+    const raw = message.value?.toString('utf8') ?? null;
+    const log = this.logger.child({ topic, partition, offset: message.offset, correlationId });
+
+    const parsed = this.parse(topic, raw);
+    if (!parsed.ok) {
+      await this.deadLetter(topic, partition, message.offset, key, raw, parsed.code, parsed.reason, correlationId);
+      return;
+    }
+
+    const maxAttempts = this.options.maxAttempts ?? Number.POSITIVE_INFINITY;
+    for (let attempt = 1; ; attempt++) {
+      const controller = new AbortController();
+      const onStop = () => controller.abort();
+      this.stopController.signal.addEventListener('abort', onStop);
+      const pacemaker = setInterval(() => {
+        if (lostPartition()) return controller.abort();
+        heartbeat().catch((error) => {
+          log.warn({ err: error }, 'heartbeat failed while handling a message; aborting it');
+          controller.abort();
+        });
+      }, this.options.pacemakerIntervalMs ?? 3000);
+      try {
+        await this.options.handle({
+          topic,
+          partition,
+          offset: message.offset,
+          key,
+          value: parsed.value as TopicValue<N>,
+          headers,
+          correlationId,
+          heartbeat,
+          signal: controller.signal,
+        });
+        return;
+      } catch (error) {
+        if (controller.signal.aborted || this.stopController.signal.aborted) throw new StoppedError();
+        if (!isRetryable(error)) {
+          await this.deadLetter(topic, partition, message.offset, key, raw, 'NON_RETRYABLE', errorMessage(error), correlationId);
+          return;
+        }
+        if (attempt >= maxAttempts) {
+          const reason = `gave up after ${attempt} attempts: ${errorMessage(error)}`;
+          await this.deadLetter(topic, partition, message.offset, key, raw, 'RETRIES_EXHAUSTED', reason, correlationId);
+          return;
+        }
+        const delay = backoff(attempt, this.options.retryInitialDelayMs ?? 500, this.options.retryMaxDelayMs ?? 30000);
+        log.warn({ err: error, attempt, delayMs: delay }, 'handler failed; retrying');
+        await this.wait(delay, heartbeat, lostPartition);
+      } finally {
+        clearInterval(pacemaker);
+        this.stopController.signal.removeEventListener('abort', onStop);
+      }
+    }
+  }
+
+  private parse(topic: string, raw: string | null): { ok: true; value: unknown } | { ok: false; code: string; reason: string } {
+    const definition = topicByName(topic);
+    if (!definition) return { ok: false, code: 'UNKNOWN_TOPIC', reason: `no schema is registered for topic ${topic}` };
+    if (raw === null) return { ok: false, code: 'EMPTY_VALUE', reason: 'message has no value' };
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch (error) {
+      return { ok: false, code: 'INVALID_JSON', reason: `value is not valid JSON: ${errorMessage(error)}` };
+    }
+    const result = definition.schema.safeParse(json);
+    if (!result.success) {
+      const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+      return { ok: false, code: 'SCHEMA_MISMATCH', reason: `value does not match ${topic}: ${issues}` };
+    }
+    return { ok: true, value: result.data };
+  }
+
+  private async deadLetter(
+    topic: string,
+    partition: number,
+    offset: string,
+    key: string | null,
+    raw: string | null,
+    code: string,
+    reason: string,
+    correlationId: string,
+  ): Promise<void> {
+    await this.publisher.deadLetter(
+      {
+        sourceTopic: topic,
+        partition,
+        offset,
+        key,
+        value: raw === null ? null : raw.slice(0, 64 * 1024),
+        code,
+        reason: reason.slice(0, 4000),
+        consumerGroup: this.options.groupId,
+        failedAt: new Date().toISOString(),
+      },
+      { correlationId },
+    );
+  }
+
+  private async wait(ms: number, heartbeat: () => Promise<void>, lostPartition: () => boolean): Promise<void> {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      if (this.stopController.signal.aborted || lostPartition()) throw new StoppedError();
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, until - Date.now())));
+      await heartbeat().catch(() => undefined);
+    }
+  }
+}
+
+/** Exponential backoff with full jitter. */
+export function backoff(attempt: number, initialMs: number, maxMs: number): number {
+  const ceiling = Math.min(maxMs, initialMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value === undefined) continue;
+    out[name] = Array.isArray(value) ? String(value[0]) : String(value);
+  }
+  return out;
+}

@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
+
+export const TEST_KAFKA_BROKERS = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
+
+export function testKafka(clientId = `test-${randomUUID().slice(0, 8)}`): Kafka {
+  return new Kafka({ clientId, brokers: TEST_KAFKA_BROKERS, logLevel: logLevel.NOTHING });
+}
+
+/** Produces raw values (strings, so tests can also send malformed JSON) to a topic. */
+export async function produceRaw(
+  topic: string,
+  messages: { key?: string; value: string | null; headers?: Record<string, string> }[],
+): Promise<void> {
+  const producer = testKafka().producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    await producer.send({ topic, messages, acks: -1 });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+export interface CollectedMessage {
+  topic: string;
+  key: string | null;
+  value: string | null;
+  headers: Record<string, string>;
+}
+
+/**
+ * Collects every message of the given topics written from now on (or from the beginning) into an array
+ * the test can poll. Call `stop()` at the end.
+ */
+export async function collectMessages(
+  topics: string[],
+  { fromBeginning = false }: { fromBeginning?: boolean } = {},
+): Promise<{ messages: CollectedMessage[]; stop: () => Promise<void> }> {
+  const kafka = testKafka();
+  const consumer: Consumer = kafka.consumer({ groupId: `test-collector-${randomUUID()}` });
+  const messages: CollectedMessage[] = [];
+  await consumer.connect();
+  for (const topic of topics) await consumer.subscribe({ topic, fromBeginning });
+  let joined!: () => void;
+  const joinedPromise = new Promise<void>((resolve) => (joined = resolve));
+  consumer.on(consumer.events.GROUP_JOIN, () => joined());
+  await consumer.run({
+    eachMessage: async ({ topic, message }) => {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+      messages.push({ topic, key: message.key?.toString() ?? null, value: message.value?.toString() ?? null, headers });
+    },
+  });
+  // A new group without committed offsets starts at the end of each partition unless fromBeginning.
+  await joinedPromise;
+  return { messages, stop: () => consumer.disconnect() };
+}
