@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ALL_TOPICS, SegmentRefreshedV1, segmentRefreshedJsonSchema, TOPICS } from './index';
+import { ALL_TOPICS, SegmentRefreshedV1, segmentRefreshedJsonSchema, TOPICS, topicsFileContent } from './index';
 
 const example = {
   eventId: '5f0c2d7e-7d1c-4a59-9d3b-8f7f0f0c1a11',
@@ -48,5 +48,12 @@ describe('topic registry', () => {
 
   it('keeps the public topic name stable', () => {
     expect(TOPICS.segmentRefreshed.name).toBe('customer-insights.segment-refreshed.v1');
+  });
+});
+
+describe('tools/kafka/topics.txt', () => {
+  it('lists exactly the registered topics', () => {
+    const file = readFileSync(join(__dirname, '../../../tools/kafka/topics.txt'), 'utf8');
+    expect(file).toBe(topicsFileContent());
   });
 });

@@ -13,3 +13,4 @@ export * from './events/dead-letter.v1';
 export * from './topics';
 export * from './headers';
 export * from './json-schema';
+export * from './topics-file';

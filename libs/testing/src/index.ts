@@ -1,3 +1,4 @@
 export * from './eventually';
 export * from './database';
 export * from './kafka';
+export * from './service-process';
