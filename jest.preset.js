@@ -19,4 +19,5 @@ module.exports = {
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper: pathsToModuleNameMapper(),
+  reporters: ['default', require.resolve('./tools/jest/summary-reporter.js')],
 };

@@ -2,3 +2,4 @@ export * from './eventually';
 export * from './database';
 export * from './kafka';
 export * from './service-process';
+export * from './stack';

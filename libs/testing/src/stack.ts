@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import jwt from 'jsonwebtoken';
+import { createTestDatabase, type TestDatabase } from './database';
+import { TEST_KAFKA_BROKERS } from './kafka';
+import { startServiceProcess, WORKSPACE_ROOT, type ServiceProcess } from './service-process';
+
+export interface StackOptions {
+  /** Requests per second the simulator allows per key (0 = unlimited). */
+  simulatorRps?: number;
+  /** Pace of the delivery service (defaults to the simulator's limit, or 5). */
+  deliveryRps?: number;
+  /** API keys the simulator accepts. */
+  apiKeys?: string[];
+  /** Number of delivery instances. */
+  deliveryInstances?: number;
+  /** First port; the stack takes the next nine. */
+  basePort?: number;
+  logDir?: string;
+  /** Database to use instead of a fresh one (the demo keeps its own). */
+  databaseUrl?: string;
+  logLevel?: string;
+}
+
+export interface Stack {
+  apiUrl: string;
+  simulatorUrl: string;
+  database?: TestDatabase;
+  databaseUrl: string;
+  services: Record<string, ServiceProcess>;
+  deliveries: ServiceProcess[];
+  startDelivery(index: number): Promise<ServiceProcess>;
+  stop(): Promise<void>;
+}
+
+export const DEV_JWT_SECRET = 'dev-only-auth-jwt-secret-for-local-development';
+
+/**
+ * Starts the Autopilot simulator and the four services from their built artifacts (dist/apps), each a
+ * separate process, against the local Kafka broker, PostgreSQL and Redis. Requires `nx run-many -t build`.
+ */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const base = options.basePort ?? 3100 + Math.floor(Math.random() * 50) * 10;
+  const ports = {
+    api: base,
+    extraction: base + 1,
+    mapping: base + 2,
+    simulator: base + 3,
+    delivery: base + 4,
+  };
+  const logDir = options.logDir ?? join(WORKSPACE_ROOT, 'tmp', 'logs', `stack-${Date.now()}`);
+  const database = options.databaseUrl ? undefined : await createTestDatabase('stack');
+  const databaseUrl = options.databaseUrl ?? database!.url;
+  const apiKeys = options.apiKeys ?? [`sim-key-${randomBytes(6).toString('hex')}`];
+  const simulatorRps = options.simulatorRps ?? 0;
+  const deliveryRps = options.deliveryRps ?? (simulatorRps || 5);
+  const simulatorUrl = `http://127.0.0.1:${ports.simulator}`;
+  const apiUrl = `http://127.0.0.1:${ports.api}`;
+  const common = {
+    KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
+    LOG_LEVEL: options.logLevel ?? 'info',
+    AUTH_JWT_SECRET: DEV_JWT_SECRET,
+  };
+  const services: Record<string, ServiceProcess> = {};
+  const deliveries: ServiceProcess[] = [];
+
+  const start = async (name: string, app: string, port: number, env: Record<string, string>) => {
+    const service = await startServiceProcess({ name, entry: `dist/apps/${app}/main.js`, port, env: { ...common, ...env }, logDir });
+    services[name] = service;
+    return service;
+  };
+  const startDelivery = async (index: number) => {
+    const service = await start(`autopilot-delivery-${index}`, 'autopilot-delivery', ports.delivery + index, {
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      CONTROL_PLANE_URL: apiUrl,
+      AUTOPILOT_BASE_URL: `${simulatorUrl}/v1`,
+      AUTOPILOT_RATE_LIMIT_RPS: String(deliveryRps),
+    });
+    deliveries[index] = service;
+    return service;
+  };
+
+  try {
+    await start('autopilot-simulator', 'autopilot-simulator', ports.simulator, {
+      SIM_API_KEYS: apiKeys.join(','),
+      SIM_RATE_LIMIT_RPS: String(simulatorRps),
+    });
+    await start('connection-management', 'connection-management', ports.api, {
+      DATABASE_URL: databaseUrl,
+      AUTOPILOT_BASE_URL: `${simulatorUrl}/v1`,
+    });
+    await Promise.all([
+      start('segment-extraction', 'segment-extraction', ports.extraction, {}),
+      start('field-mapping', 'field-mapping', ports.mapping, {}),
+    ]);
+    for (let i = 0; i < (options.deliveryInstances ?? 1); i++) await startDelivery(i);
+  } catch (error) {
+    await Promise.allSettled(Object.values(services).map((s) => s.stop()));
+    await database?.drop().catch(() => undefined);
+    throw error;
+  }
+
+  return {
+    apiUrl,
+    simulatorUrl,
+    database,
+    databaseUrl,
+    services,
+    deliveries,
+    startDelivery,
+    stop: async () => {
+      await Promise.allSettled(Object.values(services).map((s) => s.stop()));
+      await database?.drop().catch(() => undefined);
+    },
+  };
+}
+
+/** A bearer token as the control plane expects it (HS256, claims sub/tid/role), for tests and the demo. */
+export function signToken(claims: { sub: string; tid: string; role: string }, secret = DEV_JWT_SECRET): string {
+  return jwt.sign(claims, secret, { algorithm: 'HS256', expiresIn: '1h' });
+}
