@@ -2,8 +2,10 @@
  * Polls `probe` until it stops throwing (or returns a truthy value) and returns its last result.
  * Tests await asynchronous outcomes with this, never with fixed sleeps.
  */
+type Falsy = false | undefined | null;
+
 export async function expectEventually<T>(
-  probe: () => Promise<T> | T,
+  probe: () => Promise<T | Falsy> | T | Falsy,
   { timeoutMs = 20000, intervalMs = 100, message = 'condition' }: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -11,7 +13,7 @@ export async function expectEventually<T>(
   for (;;) {
     try {
       const result = await probe();
-      if (result !== false && result !== undefined && result !== null) return result;
+      if (result !== false && result !== undefined && result !== null) return result as T;
       lastError = new Error(`${message}: probe returned ${String(result)}`);
     } catch (error) {
       lastError = error;

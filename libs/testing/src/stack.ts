@@ -64,8 +64,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const services: Record<string, ServiceProcess> = {};
   const deliveries: ServiceProcess[] = [];
 
-  const start = async (name: string, app: string, port: number, env: Record<string, string>) => {
-    const service = await startServiceProcess({ name, entry: `dist/apps/${app}/main.js`, port, env: { ...common, ...env }, logDir });
+  const start = async (name: string, app: string, port: number, env: Record<string, string>, readyPath?: string) => {
+    const entry = `dist/apps/${app}/main.js`;
+    const service = await startServiceProcess({ name, entry, port, env: { ...common, ...env }, logDir, readyPath });
     services[name] = service;
     return service;
   };
@@ -85,7 +86,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await start('autopilot-simulator', 'autopilot-simulator', ports.simulator, {
       SIM_API_KEYS: apiKeys.join(','),
       SIM_RATE_LIMIT_RPS: String(simulatorRps),
-    });
+    }, '/__sim/health');
     await start('connection-management', 'connection-management', ports.api, {
       DATABASE_URL: databaseUrl,
       AUTOPILOT_BASE_URL: `${simulatorUrl}/v1`,

@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeadLetterV1, TOPICS, type SegmentRefreshedV1 } from '@export/contracts';
+import {
+  collectMessages,
+  expectEventually,
+  produceRaw,
+  signToken,
+  startStack,
+  type CollectedMessage,
+  type Stack,
+} from '@export/testing';
+import { ApiClient } from './api-client';
+
+interface RunView {
+  id: string;
+  status: string;
+  reason?: string;
+  counts: Record<string, number>;
+}
+
+interface SimContact {
+  email: string;
+  fields: Record<string, unknown>;
+  lists: string[];
+}
+
+/**
+ * The whole system: four services as separate processes on the real broker, the real PostgreSQL and
+ * Redis, delivering to the Autopilot simulator.
+ */
+describe('segment export end to end', () => {
+  let stack: Stack;
+  let topics: { messages: CollectedMessage[]; stop: () => Promise<void> };
+  const apiKey = `sim-e2e-${randomUUID()}`;
+  const tenantId = `e2e-${randomUUID().slice(0, 8)}`;
+  const segmentId = 'seg-newsletter';
+  let api: ApiClient;
+  let snapshotPath: string;
+
+  beforeAll(async () => {
+    topics = await collectMessages(Object.values(TOPICS).map((t) => t.name));
+    stack = await startStack({ apiKeys: [apiKey], simulatorRps: 0 });
+    api = new ApiClient(stack.apiUrl, signToken({ sub: 'e2e-admin', tid: tenantId, role: 'admin' }));
+    const dir = mkdtempSync(join(tmpdir(), 'e2e-snapshot-'));
+    snapshotPath = join(dir, 'members.csv');
+    writeFileSync(
+      snapshotPath,
+      [
+        'CustomerId,EMail,FirstName,LastName',
+        'C-1,ada@example.com,Ada,Lovelace',
+        'C-2, Grace@Example.com ,Grace,Hopper',
+        'C-3,,No,Email',
+        'C-4,not-an-email,Bad,Email',
+        'C-5,ADA@example.com,Ada,Again',
+        'C-6,"linus@example.com","Linus ""L""","Torvalds, Jr."',
+      ].join('\r\n') + '\r\n',
+    );
+  });
+
+  afterAll(async () => {
+    await topics?.stop();
+    await stack?.stop();
+  });
+
+  function refreshed(overrides: Partial<SegmentRefreshedV1> = {}): SegmentRefreshedV1 {
+    return {
+      eventId: randomUUID(),
+      occurredAt: new Date().toISOString(),
+      tenantId,
+      segment: { id: segmentId, name: 'Newsletter', memberCount: 6 },
+      snapshot: { format: 'csv', location: `file://${snapshotPath}` },
+      ...overrides,
+    };
+  }
+
+  async function publish(event: unknown) {
+    await produceRaw(TOPICS.segmentRefreshed.name, [{ key: `${tenantId}:${segmentId}`, value: JSON.stringify(event) }]);
+  }
+
+  it('turns a segment-refreshed event into exactly the valid, de-duplicated contacts in Autopilot', async () => {
+    // The first refresh makes the segment known, so an export can name it.
+    await publish(refreshed());
+    await expectEventually(async () => {
+      const { body } = await api.call<{ id: string }[] | { items: { id: string }[] }>('GET', '/v1/segments');
+      const items = Array.isArray(body) ? body : body.items;
+      return items.some((s) => s.id === segmentId);
+    }, { message: 'segment seen by the control plane' });
+
+    const connection = await api.call<{ id: string; apiKeyLast4: string }>('POST', '/v1/connections', {
+      displayName: 'Autopilot (simulator)',
+      apiKey,
+      privacyConsent: true,
+    });
+    expect(connection.status).toBe(201);
+    expect(connection.body.apiKeyLast4).toBe(apiKey.slice(-4));
+
+    const created = await api.call<{ id: string }>('POST', '/v1/exports', {
+      name: 'Newsletter to Autopilot',
+      connectionId: connection.body.id,
+      segmentIds: [segmentId],
+      mapping: { email: 'EMail', firstName: 'FirstName', lastName: 'LastName' },
+    });
+    expect(created.status).toBe(201);
+    const exportId = created.body.id;
+    const before = await api.call<unknown[] | { items: unknown[] }>('GET', `/v1/exports/${exportId}/runs`);
+    expect(Array.isArray(before.body) ? before.body : before.body.items).toHaveLength(0); // saving never runs it
+
+    await publish(refreshed());
+    const run = await expectEventually(
+      async () => {
+        const { body } = await api.call<RunView[] | { items: RunView[] }>('GET', `/v1/exports/${exportId}/runs`);
+        const runs = Array.isArray(body) ? body : body.items;
+        const done = runs.find((r) => ['succeeded', 'failed', 'skipped', 'canceled'].includes(r.status));
+        return done ? (await api.call<RunView>('GET', `/v1/runs/${done.id}`)).body : undefined;
+      },
+      { timeoutMs: 90000, message: 'the run to finish' },
+    );
+
+    expect(run.status).toBe('succeeded');
+    expect(run.counts).toMatchObject({
+      extracted: 6,
+      rejected: 2,
+      duplicates: 1,
+      eligible: 3,
+      delivered: 3,
+      failed: 0,
+      overLimit: 0,
+      overQuota: 0,
+    });
+
+    const sim = await (await fetch(`${stack.simulatorUrl}/__sim/contacts`)).json() as { contacts: SimContact[] };
+    const emails = sim.contacts.map((c) => c.email).sort();
+    expect(emails).toEqual(['ada@example.com', 'grace@example.com', 'linus@example.com']);
+    const ada = sim.contacts.find((c) => c.email === 'ada@example.com');
+    expect(ada?.fields).toMatchObject({ FirstName: 'Ada', LastName: 'Lovelace' }); // the first row wins
+    const linus = sim.contacts.find((c) => c.email === 'linus@example.com');
+    expect(linus?.fields).toMatchObject({ FirstName: 'Linus "L"', LastName: 'Torvalds, Jr.' });
+    const lists = await (await fetch(`${stack.simulatorUrl}/__sim/lists`)).json() as { lists: { title: string; members: number }[] };
+    expect(lists.lists.filter((l) => l.title === 'Newsletter')).toEqual([expect.objectContaining({ members: 3 })]);
+
+    const rejections = await api.call<{ items: { line: number; reason: string }[] }>('GET', `/v1/runs/${run.id}/rejections`);
+    expect(rejections.status).toBe(200);
+    expect(rejections.body.items.map((r) => r.reason).join(' | ')).toMatch(/e-mail/i);
+    expect(rejections.body.items).toHaveLength(2);
+  });
+
+  it('dead-letters a malformed event with a reason and goes on with the next one', async () => {
+    const marker = randomUUID();
+    await produceRaw(TOPICS.segmentRefreshed.name, [
+      { key: `${tenantId}:bad-json`, value: `{"eventId":"${marker}", this is not json` },
+      { key: `${tenantId}:bad-shape`, value: JSON.stringify({ eventId: marker, tenantId }) },
+    ]);
+    const next = refreshed({ segment: { id: 'seg-after-poison', name: 'After poison', memberCount: 6 } });
+    await produceRaw(TOPICS.segmentRefreshed.name, [{ key: `${tenantId}:seg-after-poison`, value: JSON.stringify(next) }]);
+
+    const letters = await expectEventually(() => {
+      const mine = topics.messages
+        .filter((m) => m.topic === TOPICS.deadLetter.name && (m.value ?? '').includes(marker))
+        .map((m) => DeadLetterV1.parse(JSON.parse(m.value ?? '')));
+      return mine.length === 2 ? mine : undefined;
+    }, { message: 'two dead letters' });
+    expect(letters.map((l) => l.code).sort()).toEqual(['INVALID_JSON', 'SCHEMA_MISMATCH']);
+    expect(letters.every((l) => l.reason.length > 0 && l.sourceTopic === TOPICS.segmentRefreshed.name)).toBe(true);
+
+    await expectEventually(async () => {
+      const { body } = await api.call<{ id: string }[] | { items: { id: string }[] }>('GET', '/v1/segments');
+      const items = Array.isArray(body) ? body : body.items;
+      return items.some((s) => s.id === 'seg-after-poison');
+    }, { message: 'the valid event after the malformed ones is processed' });
+  });
+
+  it('never shows the API key in a log line, a Kafka message or an API response', async () => {
+    const { body } = await api.call('GET', '/v1/connections');
+    expect(JSON.stringify(body)).not.toContain(apiKey);
+    for (const message of topics.messages) {
+      expect(`${message.key} ${message.value} ${JSON.stringify(message.headers)}`).not.toContain(apiKey);
+    }
+    expect(topics.messages.length).toBeGreaterThan(5);
+    for (const [name, service] of Object.entries(stack.services)) {
+      if (name === 'autopilot-simulator') continue; // the simulator is Autopilot's stand-in: keys are its own data
+      expect(service.output()).not.toContain(apiKey);
+    }
+  });
+});

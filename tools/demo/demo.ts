@@ -1,0 +1,145 @@
+/**
+ * The main job: brings up the whole stack (simulator + four services as separate processes on the local
+ * Kafka broker, PostgreSQL and Redis), generates a segment, publishes its segment-refreshed event, and
+ * follows the export run with a progress bar to its final summary.
+ *
+ *   npm run demo -- --profiles 20000 --rps 5 [--keep]
+ */
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { TOPICS, type SegmentRefreshedV1 } from '@export/contracts';
+import { expectEventually, produceRaw, signToken, startStack, WORKSPACE_ROOT } from '@export/testing';
+import { SingleBar, Presets } from 'cli-progress';
+import { Command, InvalidArgumentError } from 'commander';
+
+const positiveInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  return n;
+};
+
+const options = new Command('demo')
+  .description('Run the whole stack with a demo export of a generated segment')
+  .option('--profiles <n>', 'profiles in the generated segment', positiveInt, 10000)
+  .option('--rps <n>', "Autopilot simulator's rate limit per key (0 = unthrottled)", positiveInt, 5)
+  .option('--keep', 'leave the stack running after the export (Ctrl-C stops it)', false)
+  .parse()
+  .opts<{ profiles: number; rps: number; keep: boolean }>();
+
+const say = (text: string) => process.stdout.write(`${text}\n`);
+
+async function writeSegment(file: string, profiles: number): Promise<void> {
+  const out = createWriteStream(file);
+  out.write('CustomerId,EMail,FirstName,LastName\n');
+  for (let i = 1; i <= profiles; i++) {
+    // Every 50th row is a duplicate of the row before (other case), every 97th has a broken e-mail.
+    const email = i % 97 === 0 ? `broken-${i}` : i % 50 === 0 ? `Person${i - 1}@Example.com` : `person${i}@example.com`;
+    if (!out.write(`C-${i},${email},First${i},Last${i}\n`)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+async function main(): Promise<void> {
+  const apiKey = `demo-${randomUUID()}`;
+  const tenantId = 'demo-tenant';
+  const segmentId = 'seg-demo';
+  const dataDir = join(WORKSPACE_ROOT, 'tmp', 'demo');
+  mkdirSync(dataDir, { recursive: true });
+  const snapshot = join(dataDir, `segment-${Date.now()}.csv`);
+  say(`Generating a segment of ${options.profiles.toLocaleString('en')} profiles in ${snapshot}`);
+  await writeSegment(snapshot, options.profiles);
+
+  say('Starting the Autopilot simulator and the four services (logs in tmp/logs/) ...');
+  const stack = await startStack({ apiKeys: [apiKey], simulatorRps: options.rps, deliveryRps: options.rps || 1000, basePort: 3000 });
+  const stop = async () => {
+    await stack.stop();
+  };
+  process.once('SIGINT', () => void stop().then(() => process.exit(130)));
+  const token = signToken({ sub: 'demo-admin', tid: tenantId, role: 'admin' });
+  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const response = await fetch(`${stack.apiUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
+  const event = (): SegmentRefreshedV1 => ({
+    eventId: randomUUID(),
+    occurredAt: new Date().toISOString(),
+    tenantId,
+    segment: { id: segmentId, name: 'Demo segment', memberCount: options.profiles },
+    snapshot: { format: 'csv', location: `file://${snapshot}` },
+  });
+  const publish = (e: SegmentRefreshedV1) =>
+    produceRaw(TOPICS.segmentRefreshed.name, [{ key: `${tenantId}:${segmentId}`, value: JSON.stringify(e) }]);
+
+  try {
+    say(`Control plane: ${stack.apiUrl}/docs   Simulator: ${stack.simulatorUrl}/__sim/stats`);
+    await publish(event());
+    await expectEventually(async () => {
+      const segments = await api<{ id: string }[] | { items: { id: string }[] }>('GET', '/v1/segments');
+      return (Array.isArray(segments) ? segments : segments.items).some((s) => s.id === segmentId);
+    });
+    const connection = await api<{ id: string; apiKeyLast4: string }>('POST', '/v1/connections', {
+      displayName: 'Autopilot (simulator)',
+      apiKey,
+      privacyConsent: true,
+      addMeAsExportUser: true,
+    });
+    say(`Connection ${connection.id} created (key ending ${connection.apiKeyLast4}, checked against GET /account)`);
+    const exp = await api<{ id: string }>('POST', '/v1/exports', {
+      name: 'Demo export',
+      connectionId: connection.id,
+      segmentIds: [segmentId],
+      mapping: { email: 'EMail', firstName: 'FirstName', lastName: 'LastName' },
+    });
+    say(`Export ${exp.id} saved; publishing customer-insights.segment-refreshed.v1 ...`);
+    const startedAt = Date.now();
+    await publish(event());
+
+    const bar = new SingleBar(
+      { format: ' {status} |{bar}| {value}/{total} contacts | {rate}/s | {duration_formatted}', hideCursor: true },
+      Presets.shades_classic,
+    );
+    bar.start(options.profiles, 0, { status: 'queued   ', rate: 0 });
+    type Run = { id: string; status: string; reason?: string; counts: Record<string, number> };
+    let run: Run | undefined;
+    for (;;) {
+      const runs = await api<Run[] | { items: Run[] }>('GET', `/v1/exports/${exp.id}/runs`);
+      const latest = (Array.isArray(runs) ? runs : runs.items)[0];
+      if (latest) run = await api<Run>('GET', `/v1/runs/${latest.id}`);
+      if (run) {
+        const seconds = (Date.now() - startedAt) / 1000;
+        bar.setTotal(Math.max(run.counts['eligible'] || options.profiles, 1));
+        bar.update(run.counts['delivered'] ?? 0, { status: run.status.padEnd(9), rate: Math.round((run.counts['delivered'] ?? 0) / seconds) });
+        if (['succeeded', 'failed', 'skipped', 'canceled'].includes(run.status)) break;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    bar.stop();
+    const seconds = (Date.now() - startedAt) / 1000;
+    const stats = (await (await fetch(`${stack.simulatorUrl}/__sim/stats`)).json()) as Record<string, unknown>;
+    say('');
+    say(`Run ${run.id}: ${run.status}${run.reason ? ` (${run.reason})` : ''} in ${seconds.toFixed(1)} s`);
+    say(`  counts: ${JSON.stringify(run.counts)}`);
+    say(`  simulator: ${JSON.stringify(stats['totals'] ?? stats).slice(0, 400)}`);
+    if (options.keep) {
+      say('Stack left running; Ctrl-C stops it.');
+      await new Promise(() => undefined);
+    }
+    process.exitCode = run.status === 'succeeded' ? 0 : 1;
+  } finally {
+    if (!options.keep) await stop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
