@@ -1,0 +1,228 @@
+// Small admin helper for tools/kafka/kafka.sh. Compiled by `kafka.sh install`
+// into .cache/classes and run against the jars in .cache/libs, so that every
+// check is a real Kafka protocol request and a whole job runs in ONE JVM.
+//
+//   probe  <bootstrap> <timeoutMs>              describeCluster once; exit 0 if it answers
+//   wait   <bootstrap> <deadlineMs> [pid]       poll describeCluster until it answers;
+//                                               exit 1 on deadline, 2 if pid exits first
+//   create-topics <bootstrap> <file>            lines "name partitions [replicationFactor]";
+//                                               creates the missing ones, skips existing ones
+//
+// No dependencies beyond kafka-clients.
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.CreateTopicsResult;
+import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.apache.kafka.clients.admin.DescribeClusterResult;
+import org.apache.kafka.clients.admin.ListTopicsOptions;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.TopicPartitionInfo;
+import org.apache.kafka.common.errors.TopicExistsException;
+
+public final class KafkaAdmin {
+
+  public static void main(String[] args) throws Exception {
+    if (args.length < 2) {
+      usage();
+    }
+    String cmd = args[0];
+    String bootstrap = args[1];
+    switch (cmd) {
+      case "probe":
+        System.exit(probe(bootstrap, Long.parseLong(arg(args, 2, "5000")), true) ? 0 : 1);
+        break;
+      case "wait":
+        System.exit(waitReady(bootstrap, Long.parseLong(arg(args, 2, "60000")), arg(args, 3, null)));
+        break;
+      case "create-topics":
+        System.exit(createTopics(bootstrap, Path.of(arg(args, 2, null))));
+        break;
+      default:
+        usage();
+    }
+  }
+
+  private static void usage() {
+    System.err.println("usage: KafkaAdmin probe|wait|create-topics <bootstrap> ...");
+    System.exit(64);
+  }
+
+  private static String arg(String[] args, int i, String dflt) {
+    if (args.length > i) {
+      return args[i];
+    }
+    if (dflt == null) {
+      usage();
+    }
+    return dflt;
+  }
+
+  private static Admin admin(String bootstrap, int requestTimeoutMs) {
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(AdminClientConfig.CLIENT_ID_CONFIG, "kafka-sh-admin");
+    p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, requestTimeoutMs);
+    p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Math.max(requestTimeoutMs, 1000));
+    p.put(AdminClientConfig.RECONNECT_BACKOFF_MS_CONFIG, 50);
+    p.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 250);
+    p.put(AdminClientConfig.RETRY_BACKOFF_MS_CONFIG, 50);
+    p.put(AdminClientConfig.RETRY_BACKOFF_MAX_MS_CONFIG, 250);
+    return Admin.create(p);
+  }
+
+  /** One real metadata round trip: the cluster must report a controller-registered broker. */
+  private static boolean probe(Admin admin, long timeoutMs, boolean print) {
+    try {
+      DescribeClusterResult r =
+          admin.describeCluster(new DescribeClusterOptions().timeoutMs((int) timeoutMs));
+      Collection<Node> nodes = r.nodes().get(timeoutMs, TimeUnit.MILLISECONDS);
+      String clusterId = r.clusterId().get(timeoutMs, TimeUnit.MILLISECONDS);
+      if (nodes.isEmpty()) {
+        return false;
+      }
+      if (print) {
+        StringBuilder sb = new StringBuilder();
+        for (Node n : nodes) {
+          sb.append(sb.length() == 0 ? "" : ",").append(n.id()).append('@').append(n.host())
+              .append(':').append(n.port());
+        }
+        System.out.println("cluster " + clusterId + " brokers " + sb);
+      }
+      return true;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  private static boolean probe(String bootstrap, long timeoutMs, boolean print) {
+    try (Admin admin = admin(bootstrap, (int) timeoutMs)) {
+      return probe(admin, timeoutMs, print);
+    }
+  }
+
+  private static int waitReady(String bootstrap, long deadlineMs, String pid) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(deadlineMs);
+    Optional<ProcessHandle> proc =
+        pid == null || pid.isEmpty() ? Optional.empty() : ProcessHandle.of(Long.parseLong(pid));
+    if (pid != null && !pid.isEmpty() && proc.isEmpty()) {
+      return 2;
+    }
+    try (Admin admin = admin(bootstrap, 2000)) {
+      while (true) {
+        if (probe(admin, 2000, true)) {
+          return 0;
+        }
+        if (proc.isPresent() && !proc.get().isAlive()) {
+          return 2;
+        }
+        if (System.nanoTime() > deadline) {
+          return 1;
+        }
+        Thread.sleep(100);
+      }
+    }
+  }
+
+  private static int createTopics(String bootstrap, Path file) throws Exception {
+    Map<String, NewTopic> wanted = new LinkedHashMap<>();
+    int lineNo = 0;
+    for (String raw : Files.readAllLines(file)) {
+      lineNo++;
+      String line = raw.replaceAll("#.*$", "").trim();
+      if (line.isEmpty()) {
+        continue;
+      }
+      String[] f = line.split("\\s+");
+      if (f.length > 3) {
+        System.err.println(file + ":" + lineNo + ": expected 'name [partitions [replication]]'");
+        return 65;
+      }
+      Optional<Integer> parts;
+      Optional<Short> rf;
+      try {
+        parts = f.length > 1 ? Optional.of(Integer.parseInt(f[1])) : Optional.empty();
+        rf = f.length > 2 ? Optional.of(Short.parseShort(f[2])) : Optional.of((short) 1);
+      } catch (NumberFormatException e) {
+        System.err.println(file + ":" + lineNo + ": not a number in '" + line + "'");
+        return 65;
+      }
+      wanted.put(f[0], new NewTopic(f[0], parts, rf));
+    }
+    if (wanted.isEmpty()) {
+      System.out.println("no topics in " + file);
+      return 0;
+    }
+    try (Admin admin = admin(bootstrap, 15000)) {
+      Set<String> existing =
+          admin.listTopics(new ListTopicsOptions().listInternal(true)).names().get(30, TimeUnit.SECONDS);
+      List<NewTopic> toCreate = new ArrayList<>();
+      for (NewTopic t : wanted.values()) {
+        if (existing.contains(t.name())) {
+          System.out.println("exists   " + t.name());
+        } else {
+          toCreate.add(t);
+        }
+      }
+      int rc = 0;
+      if (!toCreate.isEmpty()) {
+        CreateTopicsResult res = admin.createTopics(toCreate);
+        for (Map.Entry<String, org.apache.kafka.common.KafkaFuture<Void>> e : res.values().entrySet()) {
+          try {
+            e.getValue().get(30, TimeUnit.SECONDS);
+            System.out.println("created  " + e.getKey() + " (partitions "
+                + res.numPartitions(e.getKey()).get() + ")");
+          } catch (ExecutionException ex) {
+            if (ex.getCause() instanceof TopicExistsException) {
+              System.out.println("exists   " + e.getKey());
+            } else {
+              System.err.println("FAILED   " + e.getKey() + ": " + ex.getCause());
+              rc = 1;
+            }
+          }
+        }
+      }
+      // Return only once every partition has a leader, so callers can use the topics at once.
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (true) {
+        boolean ready = true;
+        try {
+          Map<String, TopicDescription> d =
+              admin.describeTopics(wanted.keySet()).allTopicNames().get(30, TimeUnit.SECONDS);
+          for (TopicDescription td : d.values()) {
+            for (TopicPartitionInfo pi : td.partitions()) {
+              if (pi.leader() == null || pi.leader().isEmpty()) {
+                ready = false;
+              }
+            }
+          }
+        } catch (ExecutionException notYetVisible) {
+          ready = false; // e.g. UnknownTopicOrPartition while metadata propagates
+        }
+        if (ready) {
+          break;
+        }
+        if (System.nanoTime() > deadline) {
+          System.err.println("topics created but not all partitions have a leader after 30 s");
+          return 1;
+        }
+        Thread.sleep(100);
+      }
+      return rc;
+    }
+  }
+}
