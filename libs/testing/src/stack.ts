@@ -50,7 +50,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   const logDir = options.logDir ?? join(WORKSPACE_ROOT, 'tmp', 'logs', `stack-${Date.now()}`);
   const database = options.databaseUrl ? undefined : await createTestDatabase('stack');
-  const databaseUrl = options.databaseUrl ?? database!.url;
+  const databaseUrl = options.databaseUrl ?? (database as TestDatabase).url;
   const apiKeys = options.apiKeys ?? [`sim-key-${randomBytes(6).toString('hex')}`];
   const simulatorRps = options.simulatorRps ?? 0;
   const deliveryRps = options.deliveryRps ?? (simulatorRps || 5);
