@@ -4,6 +4,7 @@ import { ObservabilityModule } from '@export/observability';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { FieldMappingConfig } from './config';
+import { MappingModule } from './mapping/mapping.module';
 
 @Module({})
 export class AppModule {
@@ -14,6 +15,7 @@ export class AppModule {
         LoggingModule.forRoot({ service: 'field-mapping', level: config.LOG_LEVEL }),
         ObservabilityModule.forRoot({ service: 'field-mapping' }),
         KafkaModule.forRoot({ service: 'field-mapping', brokers: config.KAFKA_BROKERS, logger }),
+        MappingModule.register(config, logger),
       ],
     };
   }

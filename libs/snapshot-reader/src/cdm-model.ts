@@ -9,7 +9,9 @@ const ModelJson = z.object({
     z.object({
       name: z.string().min(1),
       attributes: z.array(z.object({ name: z.string().trim().min(1) })).optional(),
-      partitions: z.array(z.object({ name: z.string().optional(), location: z.string().trim().min(1) })).optional(),
+      partitions: z
+        .array(z.object({ name: z.string().optional(), location: z.string().trim().min(1) }))
+        .optional(),
     }),
   ),
 });
@@ -26,13 +28,23 @@ export interface CdmEntity {
 export async function loadCdmEntity(modelLocation: string, entityName: string): Promise<CdmEntity> {
   const modelFile = toLocalPath(modelLocation);
   const text = await readFile(modelFile, 'utf8').catch((error: unknown) => {
-    throw snapshotError('SNAPSHOT_UNREADABLE', modelFile, `Cannot read model.json ${modelFile}: ${describeIoError(error)}`, error);
+    throw snapshotError(
+      'SNAPSHOT_UNREADABLE',
+      modelFile,
+      `Cannot read model.json ${modelFile}: ${describeIoError(error)}`,
+      error,
+    );
   });
   let json: unknown;
   try {
     json = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
-    throw snapshotError('INVALID_SNAPSHOT', modelFile, `Invalid model.json ${modelFile}: ${(error as Error).message}`, error);
+    throw snapshotError(
+      'INVALID_SNAPSHOT',
+      modelFile,
+      `Invalid model.json ${modelFile}: ${(error as Error).message}`,
+      error,
+    );
   }
   const parsed = ModelJson.safeParse(json);
   if (!parsed.success) {
@@ -50,15 +62,26 @@ export async function loadCdmEntity(modelLocation: string, entityName: string): 
   }
   const attributes = (entity.attributes ?? []).map((a) => a.name);
   if (attributes.length === 0) {
-    throw snapshotError('INVALID_SNAPSHOT', modelFile, `Entity "${entityName}" in ${modelFile} has no attributes`);
+    throw snapshotError(
+      'INVALID_SNAPSHOT',
+      modelFile,
+      `Entity "${entityName}" in ${modelFile} has no attributes`,
+    );
   }
   const duplicate = attributes.find((name, i) => attributes.indexOf(name) !== i);
   if (duplicate) {
-    throw snapshotError('INVALID_SNAPSHOT', modelFile, `Entity "${entityName}" in ${modelFile} lists attribute "${duplicate}" twice`);
+    throw snapshotError(
+      'INVALID_SNAPSHOT',
+      modelFile,
+      `Entity "${entityName}" in ${modelFile} lists attribute "${duplicate}" twice`,
+    );
   }
   return {
     name: entity.name,
     attributes,
-    partitions: (entity.partitions ?? []).map((p) => ({ name: p.name || p.location, file: toLocalPath(p.location, modelFile) })),
+    partitions: (entity.partitions ?? []).map((p) => ({
+      name: p.name || p.location,
+      file: toLocalPath(p.location, modelFile),
+    })),
   };
 }

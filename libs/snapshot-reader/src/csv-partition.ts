@@ -20,10 +20,18 @@ export interface CsvPartition {
  * pulls: csv-parse and the file stream pause while it does not, so a file of any size stays out of memory.
  * A record with the wrong number of columns is yielded as a rejection; broken quoting fails the whole file.
  */
-export async function* readCsvPartition(source: CsvPartition, options: ReadSnapshotOptions = {}): AsyncGenerator<SnapshotRecord> {
+export async function* readCsvPartition(
+  source: CsvPartition,
+  options: ReadSnapshotOptions = {},
+): AsyncGenerator<SnapshotRecord> {
   const { file, partition } = source;
   const handle = await open(file, 'r').catch((error: unknown) => {
-    throw snapshotError('SNAPSHOT_UNREADABLE', file, `Cannot read partition ${file}: ${describeIoError(error)}`, error);
+    throw snapshotError(
+      'SNAPSHOT_UNREADABLE',
+      file,
+      `Cannot read partition ${file}: ${describeIoError(error)}`,
+      error,
+    );
   });
   const parser = parse({
     bom: true,
@@ -33,7 +41,11 @@ export async function* readCsvPartition(source: CsvPartition, options: ReadSnaps
     // raw: csv-parse counts a CRLF inside a quoted field as two lines, so lines are counted from the raw text.
     raw: true,
   });
-  pipeline(handle.createReadStream({ highWaterMark: options.chunkSize ?? 64 * 1024 }), parser, () => undefined);
+  pipeline(
+    handle.createReadStream({ highWaterMark: options.chunkSize ?? 64 * 1024 }),
+    parser,
+    () => undefined,
+  );
 
   let columns = source.columns === 'header' ? undefined : source.columns;
   let linesBefore = 0;
@@ -57,15 +69,30 @@ export async function* readCsvPartition(source: CsvPartition, options: ReadSnaps
         continue;
       }
       const names = columns;
-      yield { kind: 'row', partition, line, values: Object.fromEntries(record.map((v, i) => [names[i], v === '' ? null : v])) };
+      yield {
+        kind: 'row',
+        partition,
+        line,
+        values: Object.fromEntries(record.map((v, i) => [names[i], v === '' ? null : v])),
+      };
     }
   } catch (error) {
     if (options.signal?.aborted || snapshotErrorCode(error)) throw error;
     const code = (error as { code?: string }).code ?? '';
     if (code.startsWith('CSV_')) {
-      throw snapshotError('INVALID_SNAPSHOT', file, `Cannot parse ${file}: ${(error as Error).message}`, error);
+      throw snapshotError(
+        'INVALID_SNAPSHOT',
+        file,
+        `Cannot parse ${file}: ${(error as Error).message}`,
+        error,
+      );
     }
-    throw snapshotError('SNAPSHOT_UNREADABLE', file, `Cannot read partition ${file}: ${describeIoError(error)}`, error);
+    throw snapshotError(
+      'SNAPSHOT_UNREADABLE',
+      file,
+      `Cannot read partition ${file}: ${describeIoError(error)}`,
+      error,
+    );
   } finally {
     parser.destroy();
   }
@@ -74,8 +101,18 @@ export async function* readCsvPartition(source: CsvPartition, options: ReadSnaps
 function headerOf(record: string[], file: string): string[] {
   const names = record.map((name) => name.trim());
   const blank = names.findIndex((name) => name === '');
-  if (blank >= 0) throw snapshotError('INVALID_SNAPSHOT', file, `Invalid header in ${file}: column ${blank + 1} has no name`);
+  if (blank >= 0)
+    throw snapshotError(
+      'INVALID_SNAPSHOT',
+      file,
+      `Invalid header in ${file}: column ${blank + 1} has no name`,
+    );
   const duplicate = names.find((name, i) => names.indexOf(name) !== i);
-  if (duplicate) throw snapshotError('INVALID_SNAPSHOT', file, `Invalid header in ${file}: column "${duplicate}" appears twice`);
+  if (duplicate)
+    throw snapshotError(
+      'INVALID_SNAPSHOT',
+      file,
+      `Invalid header in ${file}: column "${duplicate}" appears twice`,
+    );
   return names;
 }

@@ -8,18 +8,21 @@ import type { ReadSnapshotOptions, SnapshotRecord } from './snapshot-record';
  * Streams a JSON Lines file: one JSON object per line. A line that is not a JSON object is a rejection;
  * blank lines are skipped. readline's async iterator pauses the file while the caller does not pull.
  */
-export async function* readJsonlFile(file: string, options: ReadSnapshotOptions = {}): AsyncGenerator<SnapshotRecord> {
+export async function* readJsonlFile(
+  file: string,
+  options: ReadSnapshotOptions = {},
+): AsyncGenerator<SnapshotRecord> {
   const partition = basename(file);
   const handle = await open(file, 'r').catch((error: unknown) => {
     throw snapshotError('SNAPSHOT_UNREADABLE', file, `Cannot read ${file}: ${describeIoError(error)}`, error);
   });
   const input = handle.createReadStream({ encoding: 'utf8', highWaterMark: options.chunkSize ?? 64 * 1024 });
+  const lines = createInterface({ input, crlfDelay: Infinity });
   let readError: unknown;
   input.once('error', (error) => {
     readError = error;
     lines.close();
   });
-  const lines = createInterface({ input, crlfDelay: Infinity });
   let line = 0;
   try {
     for await (const text of lines) {
@@ -36,7 +39,13 @@ export async function* readJsonlFile(file: string, options: ReadSnapshotOptions 
     lines.close();
     input.destroy();
   }
-  if (readError) throw snapshotError('SNAPSHOT_UNREADABLE', file, `Cannot read ${file}: ${describeIoError(readError)}`, readError);
+  if (readError)
+    throw snapshotError(
+      'SNAPSHOT_UNREADABLE',
+      file,
+      `Cannot read ${file}: ${describeIoError(readError)}`,
+      readError,
+    );
 }
 
 /** The row's values, or the reason the line is not a usable JSON object. */

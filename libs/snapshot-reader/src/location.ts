@@ -11,12 +11,21 @@ const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 export function toLocalPath(location: string, relativeTo?: string): string {
   if (SCHEME.test(location)) {
     if (!location.toLowerCase().startsWith('file://')) {
-      throw snapshotError('SNAPSHOT_UNREADABLE', location, `Cannot read ${location}: only file:// locations are supported`);
+      throw snapshotError(
+        'SNAPSHOT_UNREADABLE',
+        location,
+        `Cannot read ${location}: only file:// locations are supported`,
+      );
     }
     try {
       return fileURLToPath(location);
     } catch (error) {
-      throw snapshotError('SNAPSHOT_UNREADABLE', location, `Cannot read ${location}: not a valid file URI`, error);
+      throw snapshotError(
+        'SNAPSHOT_UNREADABLE',
+        location,
+        `Cannot read ${location}: not a valid file URI`,
+        error,
+      );
     }
   }
   if (isAbsolute(location) || !relativeTo) return resolve(location);

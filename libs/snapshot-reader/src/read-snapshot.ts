@@ -14,7 +14,10 @@ import type { ReadSnapshotOptions, SnapshotRecord } from './snapshot-record';
  * Throws AppError('validation') with code SNAPSHOT_UNREADABLE, ENTITY_NOT_FOUND or INVALID_SNAPSHOT and
  * the file in the message when the snapshot as a whole cannot be read.
  */
-export function readSnapshot(snapshot: Snapshot, options: ReadSnapshotOptions = {}): AsyncIterable<SnapshotRecord> {
+export function readSnapshot(
+  snapshot: Snapshot,
+  options: ReadSnapshotOptions = {},
+): AsyncIterable<SnapshotRecord> {
   switch (snapshot.format) {
     case 'cdm-folder':
       return readCdmFolder(snapshot, options);
@@ -29,12 +32,22 @@ export function readSnapshot(snapshot: Snapshot, options: ReadSnapshotOptions = 
   }
 }
 
-async function* readCdmFolder(snapshot: Snapshot, options: ReadSnapshotOptions): AsyncGenerator<SnapshotRecord> {
+async function* readCdmFolder(
+  snapshot: Snapshot,
+  options: ReadSnapshotOptions,
+): AsyncGenerator<SnapshotRecord> {
   if (!snapshot.entity) {
-    throw snapshotError('INVALID_SNAPSHOT', snapshot.location, `No entity named for the CDM folder ${snapshot.location}`);
+    throw snapshotError(
+      'INVALID_SNAPSHOT',
+      snapshot.location,
+      `No entity named for the CDM folder ${snapshot.location}`,
+    );
   }
   const entity = await loadCdmEntity(snapshot.location, snapshot.entity);
   for (const partition of entity.partitions) {
-    yield* readCsvPartition({ file: partition.file, partition: partition.name, columns: entity.attributes }, options);
+    yield* readCsvPartition(
+      { file: partition.file, partition: partition.name, columns: entity.attributes },
+      options,
+    );
   }
 }

@@ -6,7 +6,12 @@ export type SnapshotErrorCode = 'SNAPSHOT_UNREADABLE' | 'ENTITY_NOT_FOUND' | 'IN
  * A snapshot that cannot be read as a whole (missing file, bad model.json, unknown entity, broken CSV
  * quoting). Never retried: the same files give the same answer. The message names the file.
  */
-export function snapshotError(code: SnapshotErrorCode, file: string, message: string, cause?: unknown): AppError {
+export function snapshotError(
+  code: SnapshotErrorCode,
+  file: string,
+  message: string,
+  cause?: unknown,
+): AppError {
   return new AppError('validation', message, { code, file }, { cause });
 }
 
@@ -14,7 +19,9 @@ export function snapshotError(code: SnapshotErrorCode, file: string, message: st
 export function snapshotErrorCode(error: unknown): SnapshotErrorCode | undefined {
   if (!(error instanceof AppError)) return undefined;
   const code = error.details.code;
-  return code === 'SNAPSHOT_UNREADABLE' || code === 'ENTITY_NOT_FOUND' || code === 'INVALID_SNAPSHOT' ? code : undefined;
+  return code === 'SNAPSHOT_UNREADABLE' || code === 'ENTITY_NOT_FOUND' || code === 'INVALID_SNAPSHOT'
+    ? code
+    : undefined;
 }
 
 export function describeIoError(error: unknown): string {

@@ -1,0 +1,27 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { Logger } from 'pino';
+import type { FieldMappingConfig } from '../config';
+import { MappingMetrics } from './mapping.metrics';
+import { MappingService } from './mapping.service';
+import { MAPPING_LOGGER, MAPPING_SETTINGS, type MappingSettings } from './mapping.tokens';
+import { ProfilesExtractedConsumer } from './profiles-extracted.consumer';
+
+@Module({})
+export class MappingModule {
+  static register(config: FieldMappingConfig, logger: Logger): DynamicModule {
+    const settings: MappingSettings = {
+      groupId: config.KAFKA_GROUP_ID,
+      partitionsConcurrency: config.KAFKA_PARTITIONS_CONCURRENCY,
+    };
+    return {
+      module: MappingModule,
+      providers: [
+        { provide: MAPPING_SETTINGS, useValue: settings },
+        { provide: MAPPING_LOGGER, useValue: logger },
+        MappingMetrics,
+        MappingService,
+        ProfilesExtractedConsumer,
+      ],
+    };
+  }
+}

@@ -1,0 +1,160 @@
+import { ContactsMappedV1, RunEventV1, TOPICS, type ExtractedRow, type RunSpec } from '@export/contracts';
+import type { EventPublisher } from '@export/kafka';
+import pino from 'pino';
+import { MappingMetrics } from './mapping.metrics';
+import { MappingService } from './mapping.service';
+
+interface Sent {
+  topic: string;
+  key: string;
+  value: unknown;
+  correlationId?: string;
+}
+
+function fakePublisher(sent: Sent[]): EventPublisher {
+  return {
+    publish: async (
+      topic: string,
+      messages: { key: string; value: unknown }[],
+      context: { correlationId?: string } = {},
+    ) => {
+      for (const m of messages) {
+        const value =
+          topic === TOPICS.runEvents.name ? RunEventV1.parse(m.value) : ContactsMappedV1.parse(m.value);
+        sent.push({ topic, key: m.key, value, correlationId: context.correlationId });
+      }
+    },
+  } as unknown as EventPublisher;
+}
+
+const run: RunSpec = {
+  runId: '7d4f2a10-3c1b-4e2a-9f3e-0a1b2c3d4e5f',
+  tenantId: 'contoso',
+  exportId: 'exp-1',
+  connectionId: 'conn-1',
+  trigger: 'on-demand',
+  segments: [
+    {
+      segmentId: 'seg-1',
+      segmentName: 'Seg',
+      listName: 'Seg',
+      snapshot: { format: 'cdm-folder', location: '/x/model.json', entity: 'E' },
+    },
+  ],
+  mapping: { email: 'EMail', firstName: 'FirstName', lastName: 'LastName' },
+  limitPolicy: 'skip',
+  profileLimit: 100_000,
+  quotaPerMonth: null,
+};
+
+const row = (seq: number, values: Record<string, string | null>): ExtractedRow => ({
+  seq,
+  partition: 'part-1',
+  line: seq + 1,
+  values,
+});
+
+function service(sent: Sent[]): MappingService {
+  return new MappingService(fakePublisher(sent), new MappingMetrics(), pino({ level: 'silent' }));
+}
+
+describe('MappingService', () => {
+  it('maps a batch into one contacts batch with the same batchSeq and reports rejections with row identity', async () => {
+    const sent: Sent[] = [];
+    const rows = [
+      row(0, {
+        CustomerId: 'C-0001',
+        EMail: ' Anna.Rossi@Example.com ',
+        FirstName: 'Anna',
+        LastName: 'Rossi',
+      }),
+      row(1, { CustomerId: 'C-0003', EMail: null, FirstName: 'Luca', LastName: 'Verdi' }),
+      row(2, { EMail: 'not-an-email', FirstName: 'Sara', LastName: null }),
+    ];
+    await service(sent).handle({ kind: 'batch', run, batchSeq: 7, segmentId: 'seg-1', rows }, 'corr-9');
+
+    const mapped = sent.filter((s) => s.topic === TOPICS.contactsMapped.name);
+    expect(mapped).toHaveLength(1);
+    expect(mapped[0]).toMatchObject({ key: run.runId, correlationId: 'corr-9' });
+    expect(mapped[0].value).toEqual({
+      kind: 'batch',
+      run,
+      batchSeq: 7,
+      rejected: 2,
+      contacts: [
+        {
+          seq: 0,
+          email: 'anna.rossi@example.com',
+          segmentId: 'seg-1',
+          contact: { Email: 'anna.rossi@example.com', FirstName: 'Anna', LastName: 'Rossi' },
+        },
+      ],
+    });
+    const events = sent.filter((s) => s.topic === TOPICS.runEvents.name).map((s) => s.value);
+    expect(events).toEqual([
+      {
+        type: 'rows-rejected',
+        runId: run.runId,
+        tenantId: 'contoso',
+        at: expect.any(String),
+        stage: 'mapping',
+        rejections: [
+          {
+            segmentId: 'seg-1',
+            partition: 'part-1',
+            line: 2,
+            profileId: 'C-0003',
+            reason: 'missing e-mail (attribute EMail)',
+          },
+          {
+            segmentId: 'seg-1',
+            partition: 'part-1',
+            line: 3,
+            reason: 'invalid e-mail "not-an-email" (attribute EMail)',
+          },
+        ],
+      },
+    ]);
+  });
+
+  it('publishes an empty batch when every row is rejected, and splits rejections into events of 500', async () => {
+    const sent: Sent[] = [];
+    const rows = Array.from({ length: 1001 }, (_, i) => row(i, { EMail: '' }));
+    await service(sent).handle({ kind: 'batch', run, batchSeq: 0, segmentId: 'seg-1', rows }, 'c');
+    const events = sent
+      .filter((s) => s.topic === TOPICS.runEvents.name)
+      .map((s) => s.value as Extract<RunEventV1, { type: 'rows-rejected' }>);
+    expect(events.map((e) => e.rejections.length)).toEqual([500, 500, 1]);
+    expect(sent.filter((s) => s.topic === TOPICS.contactsMapped.name).map((s) => s.value)).toEqual([
+      { kind: 'batch', run, batchSeq: 0, contacts: [], rejected: 1001 },
+    ]);
+  });
+
+  it('forwards end with the totals', async () => {
+    const sent: Sent[] = [];
+    await service(sent).handle({ kind: 'end', run, batches: 3, extracted: 1200, rejected: 4 }, 'c');
+    expect(sent).toEqual([
+      {
+        topic: TOPICS.contactsMapped.name,
+        key: run.runId,
+        value: { kind: 'end', run, batches: 3, extracted: 1200 },
+        correlationId: 'c',
+      },
+    ]);
+  });
+
+  it('fails, so the message is retried, when a publish fails', async () => {
+    const publisher = {
+      publish: async (topic: string) => {
+        if (topic === TOPICS.runEvents.name) throw new Error('broker down');
+      },
+    } as unknown as EventPublisher;
+    const mapping = new MappingService(publisher, new MappingMetrics(), pino({ level: 'silent' }));
+    await expect(
+      mapping.handle(
+        { kind: 'batch', run, batchSeq: 0, segmentId: 'seg-1', rows: [row(0, { EMail: '' })] },
+        'c',
+      ),
+    ).rejects.toThrow('broker down');
+  });
+});

@@ -1,0 +1,31 @@
+import { TOPICS, type ProfilesExtractedV1 } from '@export/contracts';
+import { KafkaConsumers, type ConsumedMessage } from '@export/kafka';
+import { Readiness } from '@export/observability';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { MappingService } from './mapping.service';
+import { MAPPING_SETTINGS, type MappingSettings } from './mapping.tokens';
+
+/** Kafka edge of mapping: the lib parses each extracted message with its contract; this hands it on. */
+@Injectable()
+export class ProfilesExtractedConsumer implements OnModuleInit {
+  constructor(
+    private readonly consumers: KafkaConsumers,
+    private readonly readiness: Readiness,
+    private readonly mapping: MappingService,
+    @Inject(MAPPING_SETTINGS) private readonly settings: MappingSettings,
+  ) {}
+
+  onModuleInit(): void {
+    const consumer = this.consumers.register({
+      groupId: this.settings.groupId,
+      topics: [TOPICS.profilesExtracted.name],
+      partitionsConsumedConcurrently: this.settings.partitionsConcurrency,
+      handle: (message) => this.handle(message),
+    });
+    this.readiness.register('kafka-consumer:profiles-extracted', () => consumer.healthy);
+  }
+
+  private handle({ value, correlationId }: ConsumedMessage<ProfilesExtractedV1>): Promise<void> {
+    return this.mapping.handle(value, correlationId);
+  }
+}

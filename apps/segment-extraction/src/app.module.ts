@@ -1,0 +1,22 @@
+import { KafkaModule } from '@export/kafka';
+import { LoggingModule } from '@export/logging';
+import { ObservabilityModule } from '@export/observability';
+import { DynamicModule, Module } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { SegmentExtractionConfig } from './config';
+import { ExtractionModule } from './extraction/extraction.module';
+
+@Module({})
+export class AppModule {
+  static register(config: SegmentExtractionConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        LoggingModule.forRoot({ service: 'segment-extraction', level: config.LOG_LEVEL }),
+        ObservabilityModule.forRoot({ service: 'segment-extraction' }),
+        KafkaModule.forRoot({ service: 'segment-extraction', brokers: config.KAFKA_BROKERS, logger }),
+        ExtractionModule.register(config, logger),
+      ],
+    };
+  }
+}

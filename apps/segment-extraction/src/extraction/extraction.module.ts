@@ -1,0 +1,30 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { Logger } from 'pino';
+import type { SegmentExtractionConfig } from '../config';
+import { ExtractionMetrics } from './extraction.metrics';
+import { ExtractionService } from './extraction.service';
+import { EXTRACTION_LOGGER, EXTRACTION_SETTINGS, type ExtractionSettings } from './extraction.tokens';
+import { RunRequestedConsumer } from './run-requested.consumer';
+
+@Module({})
+export class ExtractionModule {
+  static register(config: SegmentExtractionConfig, logger: Logger): DynamicModule {
+    const settings: ExtractionSettings = {
+      groupId: config.KAFKA_GROUP_ID,
+      partitionsConcurrency: config.KAFKA_PARTITIONS_CONCURRENCY,
+      batchRows: config.EXTRACTION_BATCH_ROWS,
+      batchBytes: config.EXTRACTION_BATCH_BYTES,
+      maxInFlight: config.EXTRACTION_MAX_IN_FLIGHT,
+    };
+    return {
+      module: ExtractionModule,
+      providers: [
+        { provide: EXTRACTION_SETTINGS, useValue: settings },
+        { provide: EXTRACTION_LOGGER, useValue: logger },
+        ExtractionMetrics,
+        ExtractionService,
+        RunRequestedConsumer,
+      ],
+    };
+  }
+}

@@ -1,0 +1,148 @@
+import { TOPICS, type RowRejection, type RunEventV1, type RunSpec } from '@export/contracts';
+import { EventPublisher } from '@export/kafka';
+import { readSnapshot, snapshotErrorCode } from '@export/snapshot-reader';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { BatchBuilder } from './batch-builder';
+import { ExtractionMetrics } from './extraction.metrics';
+import { EXTRACTION_LOGGER, EXTRACTION_SETTINGS, type ExtractionSettings } from './extraction.tokens';
+import { SendWindow } from './send-window';
+
+/** Rejections per rows-rejected event. */
+export const REJECTIONS_PER_EVENT = 500;
+
+export interface ExtractionContext {
+  correlationId: string;
+  signal: AbortSignal;
+}
+
+type RunEventBody<T extends RunEventV1['type']> = Omit<
+  Extract<RunEventV1, { type: T }>,
+  'runId' | 'tenantId' | 'at' | 'type'
+>;
+
+@Injectable()
+export class ExtractionService {
+  constructor(
+    private readonly publisher: EventPublisher,
+    private readonly metrics: ExtractionMetrics,
+    @Inject(EXTRACTION_SETTINGS) private readonly settings: ExtractionSettings,
+    @Inject(EXTRACTION_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Streams every segment of the run, in order, as numbered profiles-extracted batches, then `end`.
+   * Deterministic: the same run re-read gives identical batches, so a redelivered request is harmless.
+   * A snapshot that cannot be read fails the run (run-failed, no `end`); anything else is thrown and the
+   * request is retried.
+   */
+  async extractRun(run: RunSpec, context: ExtractionContext): Promise<void> {
+    const log = this.logger.child({
+      runId: run.runId,
+      tenantId: run.tenantId,
+      correlationId: context.correlationId,
+    });
+    const started = Date.now();
+    log.info({ segments: run.segments.length }, 'extraction started');
+    await this.runEvent(run, context, 'extraction-started', {});
+    try {
+      const totals = await this.streamSegments(run, context);
+      await this.publisher.publish(
+        TOPICS.profilesExtracted.name,
+        [{ key: run.runId, value: { kind: 'end', run, ...totals } }],
+        { correlationId: context.correlationId },
+      );
+      await this.runEvent(run, context, 'extraction-completed', { extracted: totals.extracted });
+      this.metrics.runs.inc({ outcome: 'completed' });
+      log.info({ ...totals, ms: Date.now() - started }, 'extraction completed');
+    } catch (error) {
+      const code = snapshotErrorCode(error);
+      if (!code || context.signal.aborted) throw error;
+      const message = (error as Error).message.slice(0, 2000);
+      await this.runEvent(run, context, 'run-failed', { stage: 'extraction', code, message });
+      this.metrics.runs.inc({ outcome: 'failed' });
+      log.warn({ code, reason: message }, 'extraction failed: snapshot unreadable');
+    }
+  }
+
+  private async streamSegments(run: RunSpec, context: ExtractionContext) {
+    const window = new SendWindow(this.settings.maxInFlight);
+    const rejections: RowRejection[] = [];
+    let seq = 0;
+    let batchSeq = 0;
+    let rejected = 0;
+
+    const sendBatch = async (segmentId: string, rows: ReturnType<BatchBuilder['flush']>) => {
+      if (rows.length === 0) return;
+      const value = { kind: 'batch' as const, run, batchSeq: batchSeq++, segmentId, rows };
+      await window.add(
+        this.publisher
+          .publish(TOPICS.profilesExtracted.name, [{ key: run.runId, value }], {
+            correlationId: context.correlationId,
+          })
+          .then(() => {
+            this.metrics.batchesPublished.inc();
+            this.metrics.rowsExtracted.inc(rows.length);
+          }),
+      );
+    };
+    const sendRejections = async () => {
+      if (rejections.length === 0) return;
+      const chunk = rejections.splice(0, rejections.length);
+      await window.add(
+        this.runEvent(run, context, 'rows-rejected', { stage: 'extraction', rejections: chunk }).then(() =>
+          this.metrics.rowsRejected.inc(chunk.length),
+        ),
+      );
+    };
+
+    for (const segment of run.segments) {
+      const batches = new BatchBuilder({
+        maxRows: this.settings.batchRows,
+        maxBytes: this.settings.batchBytes,
+      });
+      for await (const record of readSnapshot(segment.snapshot, { signal: context.signal })) {
+        if (record.kind === 'rejected') {
+          rejected++;
+          rejections.push({
+            segmentId: segment.segmentId,
+            partition: record.partition,
+            line: record.line,
+            reason: record.reason,
+          });
+          if (rejections.length >= REJECTIONS_PER_EVENT) await sendRejections();
+          continue;
+        }
+        const closed = batches.add({
+          seq: seq++,
+          partition: record.partition,
+          line: record.line,
+          values: record.values,
+        });
+        if (closed) await sendBatch(segment.segmentId, closed);
+      }
+      await sendBatch(segment.segmentId, batches.flush());
+    }
+    await sendRejections();
+    await window.drain();
+    return { batches: batchSeq, extracted: seq, rejected };
+  }
+
+  private runEvent<T extends RunEventV1['type']>(
+    run: RunSpec,
+    context: ExtractionContext,
+    type: T,
+    body: RunEventBody<T>,
+  ): Promise<void> {
+    const value = {
+      type,
+      runId: run.runId,
+      tenantId: run.tenantId,
+      at: new Date().toISOString(),
+      ...body,
+    } as RunEventV1;
+    return this.publisher.publish(TOPICS.runEvents.name, [{ key: run.runId, value }], {
+      correlationId: context.correlationId,
+    });
+  }
+}

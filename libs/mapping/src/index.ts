@@ -1,0 +1,1 @@
+export { mapProfile, customFieldKey, type MapResult } from './map-profile';

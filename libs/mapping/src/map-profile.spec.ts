@@ -1,0 +1,74 @@
+import { AutopilotContact, FieldMapping } from '@export/contracts';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { customFieldKey, mapProfile } from './index';
+
+const Values = z.record(z.string(), z.string().nullable());
+const ValidCase = z.strictObject({
+  mapping: FieldMapping,
+  values: Values,
+  expected: z.strictObject({ email: z.string(), contact: AutopilotContact }),
+});
+const InvalidCase = z.strictObject({
+  mapping: FieldMapping,
+  values: Values,
+  expectedReason: z.string().min(1),
+});
+
+function fixtures<T>(folder: string, schema: z.ZodType<T>): [string, T][] {
+  const dir = join(__dirname, '../fixtures', folder);
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.json'))
+    .sort()
+    .map((file) => [file, schema.parse(JSON.parse(readFileSync(join(dir, file), 'utf8')))]);
+}
+
+const valid = fixtures('valid', ValidCase);
+const invalid = fixtures('invalid', InvalidCase);
+
+describe('mapProfile (fixtures/valid)', () => {
+  it('has fixtures to run', () => expect(valid.length).toBeGreaterThanOrEqual(5));
+
+  it.each(valid)('%s', (_file, { mapping, values, expected }) => {
+    const result = mapProfile(values, mapping);
+    expect(result).toEqual({ ok: true, ...expected });
+    if (result.ok) expect(AutopilotContact.parse(result.contact)).toEqual(result.contact);
+  });
+});
+
+describe('mapProfile (fixtures/invalid)', () => {
+  it('has fixtures to run', () => expect(invalid.length).toBeGreaterThanOrEqual(5));
+
+  it.each(invalid)('%s', (_file, { mapping, values, expectedReason }) => {
+    expect(mapProfile(values, mapping)).toEqual({ ok: false, reason: expectedReason });
+  });
+});
+
+describe('mapProfile limits', () => {
+  it('keeps a reason within the contract size, however long the value', () => {
+    const custom = Array.from({ length: 20 }, (_, i) => ({
+      attribute: `A${i}`,
+      field: `F${i}`,
+      type: 'integer' as const,
+    }));
+    const values = Object.fromEntries(custom.map((c) => [c.attribute, 'x'.repeat(1000)]));
+    const result = mapProfile({ EMail: 'a@b.io', ...values }, { email: 'EMail', custom });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.reason.length).toBeLessThanOrEqual(500);
+  });
+
+  it('does not read attributes from the object prototype', () => {
+    expect(mapProfile({}, { email: 'constructor' })).toEqual({
+      ok: false,
+      reason: 'missing e-mail (attribute constructor)',
+    });
+  });
+});
+
+describe('customFieldKey', () => {
+  it('replaces every space with --', () => {
+    expect(customFieldKey('Loyalty Tier', 'string')).toBe('string--Loyalty--Tier');
+    expect(customFieldKey('A  B', 'integer')).toBe('integer--A----B');
+  });
+});

@@ -1,0 +1,66 @@
+import type { AutopilotContact, FieldMapping } from '@export/contracts';
+import { z } from 'zod';
+import { convertValue } from './convert-value';
+
+export type MapResult =
+  | { ok: true; email: string; contact: AutopilotContact }
+  | { ok: false; reason: string };
+
+const EMAIL = z.regexes.email;
+const MAX_EMAIL_LENGTH = 254;
+const MAX_REASON_LENGTH = 500;
+const MAX_QUOTED_VALUE = 80;
+
+/** The Autopilot key of a custom field: `<type>--<Field Name>` with every space replaced by `--`. */
+export function customFieldKey(field: string, type: string): string {
+  return `${type}--${field.trim().replace(/ /g, '--')}`;
+}
+
+/**
+ * Maps one profile row to an Autopilot contact, or says why it cannot: the e-mail is required and must
+ * look like one (it is trimmed and lower-cased, the de-duplication key downstream); names are trimmed and
+ * left out when empty; custom fields are converted to their type and left out when empty. Every problem
+ * of the row is named in the reason, with the attribute it came from.
+ */
+export function mapProfile(
+  values: Readonly<Record<string, string | null>>,
+  mapping: FieldMapping,
+): MapResult {
+  const problems: string[] = [];
+  const email = text(values, mapping.email).toLowerCase();
+  if (email === '') problems.push(`missing e-mail (attribute ${mapping.email})`);
+  else if (email.length > MAX_EMAIL_LENGTH || !EMAIL.test(email)) {
+    problems.push(`invalid e-mail ${quote(email)} (attribute ${mapping.email})`);
+  }
+
+  const contact: AutopilotContact = { Email: email };
+  const firstName = mapping.firstName ? text(values, mapping.firstName) : '';
+  if (firstName) contact.FirstName = firstName;
+  const lastName = mapping.lastName ? text(values, mapping.lastName) : '';
+  if (lastName) contact.LastName = lastName;
+
+  const custom: NonNullable<AutopilotContact['custom']> = {};
+  for (const { attribute, field, type } of mapping.custom ?? []) {
+    const raw = text(values, attribute);
+    if (raw === '') continue;
+    const converted = convertValue(raw, type);
+    if (converted.ok) custom[customFieldKey(field, type)] = converted.value;
+    else problems.push(`invalid ${type} ${quote(raw)} (attribute ${attribute}): ${converted.problem}`);
+  }
+  if (Object.keys(custom).length > 0) contact.custom = custom;
+
+  if (problems.length > 0) return { ok: false, reason: truncate(problems.join('; '), MAX_REASON_LENGTH) };
+  return { ok: true, email, contact };
+}
+
+function text(values: Readonly<Record<string, string | null>>, attribute: string): string {
+  return Object.hasOwn(values, attribute) ? (values[attribute] ?? '').trim() : '';
+}
+
+function quote(value: string): string {
+  return JSON.stringify(truncate(value, MAX_QUOTED_VALUE));
+}
+
+function truncate(value: string, max: number): string {
+  return value.length <= max ? value : `${value.slice(0, max - 1)}…`;
+}
