@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 
@@ -54,4 +55,33 @@ export async function collectMessages(
   // A new group without committed offsets starts at the end of each partition unless fromBeginning.
   await joinedPromise;
   return { messages, stop: () => consumer.disconnect() };
+}
+
+/**
+ * Commits the current end of each topic for a consumer group that has no members yet, so a service
+ * started with that group sees only messages written from now on (tests share one broker and its history).
+ */
+export async function startGroupAtEnd(groupId: string, topics: readonly string[]): Promise<void> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    for (const topic of topics) {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      await admin.setOffsets({ groupId, topic, partitions: offsets.map((o) => ({ partition: o.partition, offset: o.high })) });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** A port that was free a moment ago on the loopback interface. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
 }

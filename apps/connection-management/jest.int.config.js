@@ -1,0 +1,7 @@
+module.exports = {
+  displayName: 'connection-management:int',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+  testMatch: ['<rootDir>/test/**/*.int-spec.ts'],
+  testTimeout: 60000,
+};

@@ -1,0 +1,28 @@
+import { Counter, metricsRegistry } from '@export/observability';
+
+/** One registry per process: reuse a metric when a second app instance (tests) asks for it again. */
+function counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
+  return (
+    (metricsRegistry.getSingleMetric(name) as Counter<L> | undefined) ??
+    new Counter({ name, help, labelNames })
+  );
+}
+
+export const runsQueued = counter('control_plane_runs_queued_total', 'Export runs queued, by trigger', [
+  'trigger',
+]);
+export const runsStarted = counter(
+  'control_plane_runs_started_total',
+  'Export runs started (run-requested written)',
+  [],
+);
+export const runsFinished = counter(
+  'control_plane_runs_finished_total',
+  'Export runs that reached a final status',
+  ['status'],
+);
+export const outboxPublished = counter(
+  'control_plane_outbox_published_total',
+  'Outbox messages published to Kafka',
+  ['topic'],
+);

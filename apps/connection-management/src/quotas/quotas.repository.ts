@@ -1,0 +1,58 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { PG_POOL } from '../database/database.module';
+import type { Queryable } from '../database/database';
+import type { TenantId } from '../database/tenant';
+
+export interface QuotaRecord {
+  profilesPerMonth: number | null;
+  month: string;
+  used: number;
+}
+
+/** Calendar month in UTC, as quotas count it. */
+export function currentMonth(now = new Date()): string {
+  return now.toISOString().slice(0, 7);
+}
+
+@Injectable()
+export class QuotasRepository {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  /** The quota and this month's usage (usage recorded for an earlier month counts as 0 now). */
+  async get(tenant: TenantId, db: Queryable = this.pool, month = currentMonth()): Promise<QuotaRecord> {
+    const { rows } = await db.query<{ profiles_per_month: number | null; month: string; used: number }>(
+      'SELECT profiles_per_month, month, used FROM tenant_quotas WHERE tenant_id = $1',
+      [tenant],
+    );
+    const row = rows[0];
+    return {
+      profilesPerMonth: row?.profiles_per_month ?? null,
+      month,
+      used: row && row.month === month ? row.used : 0,
+    };
+  }
+
+  async setLimit(tenant: TenantId, profilesPerMonth: number): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO tenant_quotas (tenant_id, profiles_per_month, month, used) VALUES ($1, $2, $3, 0)
+       ON CONFLICT (tenant_id) DO UPDATE SET profiles_per_month = EXCLUDED.profiles_per_month, updated_at = now()`,
+      [tenant, profilesPerMonth, currentMonth()],
+    );
+  }
+
+  /**
+   * Usage reported by delivery is absolute for its month; reports from runs on different partitions may
+   * arrive out of order, so the larger figure of a month wins and a newer month replaces an older one.
+   */
+  async recordUsage(tenant: TenantId, month: string, used: number, db: Queryable = this.pool): Promise<void> {
+    await db.query(
+      `INSERT INTO tenant_quotas (tenant_id, profiles_per_month, month, used) VALUES ($1, NULL, $2, $3)
+       ON CONFLICT (tenant_id) DO UPDATE SET
+         used = CASE WHEN tenant_quotas.month = EXCLUDED.month THEN GREATEST(tenant_quotas.used, EXCLUDED.used) ELSE EXCLUDED.used END,
+         month = EXCLUDED.month, updated_at = now()
+       WHERE tenant_quotas.month <= EXCLUDED.month`,
+      [tenant, month, used],
+    );
+  }
+}

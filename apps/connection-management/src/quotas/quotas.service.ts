@@ -1,0 +1,61 @@
+import { Id } from '@export/contracts';
+import { AppError } from '@export/errors';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { APP_LOGGER } from '../app-tokens';
+import { requireRole, type Principal } from '../auth/principal';
+import { asTenantId, type TenantId } from '../database/tenant';
+import { parseInput } from '../http/parse-input';
+import { QuotasRepository } from './quotas.repository';
+
+export interface QuotaView {
+  tenantId: string;
+  profilesPerMonth: number | null;
+  month: string;
+  used: number;
+  /** null when no quota is set. */
+  remaining: number | null;
+}
+
+export const QuotaBody = z.object({ profilesPerMonth: z.number().int().min(0).max(1_000_000_000) });
+
+@Injectable()
+export class QuotasService {
+  constructor(
+    private readonly quotas: QuotasRepository,
+    @Inject(APP_LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async get(principal: Principal, tenantId: string): Promise<QuotaView> {
+    return this.view(this.scope(principal, tenantId));
+  }
+
+  async set(principal: Principal, tenantId: string, body: unknown): Promise<QuotaView> {
+    requireRole(principal, 'operator');
+    const tenant = this.scope(principal, tenantId);
+    const { profilesPerMonth } = parseInput(QuotaBody, body);
+    await this.quotas.setLimit(tenant, profilesPerMonth);
+    this.logger.info({ tenantId: tenant, profilesPerMonth, sub: principal.sub }, 'tenant quota set');
+    return this.view(tenant);
+  }
+
+  /** Operators may address any tenant; everyone else only their own (another tenant answers 404). */
+  private scope(principal: Principal, tenantId: string): TenantId {
+    if (!Id.safeParse(tenantId).success) throw new AppError('not-found', 'Tenant not found');
+    if (principal.role !== 'operator' && tenantId !== principal.tenantId)
+      throw new AppError('not-found', `Tenant ${tenantId} not found`);
+    return asTenantId(tenantId);
+  }
+
+  private async view(tenant: TenantId): Promise<QuotaView> {
+    const q = await this.quotas.get(tenant);
+    return {
+      tenantId: tenant,
+      profilesPerMonth: q.profilesPerMonth,
+      month: q.month,
+      used: q.used,
+      remaining: q.profilesPerMonth === null ? null : Math.max(0, q.profilesPerMonth - q.used),
+    };
+  }
+}

@@ -1,0 +1,63 @@
+import { Controller, Get, HttpCode, Post, Query, Req, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { UserAuthGuard } from '../auth/auth.guard';
+import { CurrentPrincipal, type Principal } from '../auth/principal';
+import { correlationIdOf } from '../http/correlation-id.middleware';
+import { IdParam } from '../http/id-param';
+import { RunHistoryService, toRunView, type RunView } from './run-history.service';
+import { RunsService } from './runs.service';
+
+@ApiTags('runs')
+@ApiBearerAuth()
+@UseGuards(UserAuthGuard)
+@Controller('v1')
+export class RunsController {
+  constructor(
+    private readonly runs: RunsService,
+    private readonly history: RunHistoryService,
+  ) {}
+
+  /** Runs the export now, on the latest snapshot of each of its segments. */
+  @Post('exports/:id/runs')
+  @HttpCode(202)
+  request(@CurrentPrincipal() principal: Principal, @IdParam('id') id: string, @Req() req: Request) {
+    return this.runs.requestOnDemand(principal, id, correlationIdOf(req));
+  }
+
+  @Get('exports/:id/runs')
+  @ApiQuery({ name: 'limit', required: false, type: Number })
+  list(
+    @CurrentPrincipal() principal: Principal,
+    @IdParam('id') id: string,
+    @Query() query: unknown,
+  ): Promise<RunView[]> {
+    return this.history.listForExport(principal, id, query);
+  }
+
+  @Get('runs/:runId')
+  get(@CurrentPrincipal() principal: Principal, @IdParam('runId') runId: string): Promise<RunView> {
+    return this.history.get(principal, runId);
+  }
+
+  @Get('runs/:runId/rejections')
+  @ApiQuery({ name: 'limit', required: false, type: Number })
+  @ApiQuery({ name: 'cursor', required: false, type: String })
+  rejections(
+    @CurrentPrincipal() principal: Principal,
+    @IdParam('runId') runId: string,
+    @Query() query: unknown,
+  ) {
+    return this.history.rejections(principal, runId, query);
+  }
+
+  @Post('runs/:runId/cancel')
+  @HttpCode(200)
+  async cancel(
+    @CurrentPrincipal() principal: Principal,
+    @IdParam('runId') runId: string,
+    @Req() req: Request,
+  ): Promise<RunView> {
+    return toRunView(await this.runs.cancel(principal, runId, correlationIdOf(req)));
+  }
+}

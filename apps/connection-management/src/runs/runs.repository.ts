@@ -1,0 +1,275 @@
+import type { DeliveryCounts, RowRejection, RunSpec, RunTrigger } from '@export/contracts';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { PG_POOL } from '../database/database.module';
+import type { Queryable } from '../database/database';
+import type { TenantId } from '../database/tenant';
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'canceled';
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'skipped', 'canceled'];
+
+export interface RunCounts {
+  extracted: number;
+  rejected: number;
+  duplicates: number;
+  eligible: number;
+  delivered: number;
+  failed: number;
+  overLimit: number;
+  overQuota: number;
+}
+
+export interface RunRecord {
+  id: string;
+  tenantId: string;
+  exportId: string;
+  status: RunStatus;
+  trigger: RunTrigger;
+  reason: string | null;
+  message: string | null;
+  correlationId: string;
+  queuedAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  counts: RunCounts;
+}
+
+interface RunRow {
+  id: string;
+  tenant_id: string;
+  export_id: string;
+  status: RunStatus;
+  trigger: RunTrigger;
+  reason: string | null;
+  message: string | null;
+  correlation_id: string;
+  queued_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+  extracted: number;
+  rejected: number;
+  duplicates: number;
+  eligible: number;
+  delivered: number;
+  failed: number;
+  over_limit: number;
+  over_quota: number;
+}
+
+const COLUMNS = `id, tenant_id, export_id, status, trigger, reason, message, correlation_id, queued_at, started_at, finished_at,
+  extracted, rejected, duplicates, eligible, delivered, failed, over_limit, over_quota`;
+
+function toRecord(r: RunRow): RunRecord {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    exportId: r.export_id,
+    status: r.status,
+    trigger: r.trigger,
+    reason: r.reason,
+    message: r.message,
+    correlationId: r.correlation_id,
+    queuedAt: r.queued_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    counts: {
+      extracted: r.extracted,
+      rejected: r.rejected,
+      duplicates: r.duplicates,
+      eligible: r.eligible,
+      delivered: r.delivered,
+      failed: r.failed,
+      overLimit: r.over_limit,
+      overQuota: r.over_quota,
+    },
+  };
+}
+
+export interface NewRun {
+  id: string;
+  exportId: string;
+  trigger: RunTrigger;
+  eventId: string;
+  correlationId: string;
+}
+
+export interface RejectionRecord extends RowRejection {
+  stage: string;
+}
+
+@Injectable()
+export class RunsRepository {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  /** Queues a run; false when this export already has a run for this event (a redelivered event). */
+  async insertQueued(tenant: TenantId, run: NewRun, db: Queryable): Promise<boolean> {
+    const { rowCount } = await db.query(
+      `INSERT INTO runs (id, tenant_id, export_id, status, trigger, event_id, correlation_id)
+       VALUES ($1, $2, $3, 'queued', $4, $5, $6) ON CONFLICT (export_id, event_id) DO NOTHING`,
+      [run.id, tenant, run.exportId, run.trigger, run.eventId, run.correlationId],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async find(tenant: TenantId, id: string, db: Queryable = this.pool): Promise<RunRecord | undefined> {
+    const { rows } = await db.query<RunRow>(`SELECT ${COLUMNS} FROM runs WHERE tenant_id = $1 AND id = $2`, [
+      tenant,
+      id,
+    ]);
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
+  async lock(tenant: TenantId, id: string, db: Queryable): Promise<RunRecord | undefined> {
+    const { rows } = await db.query<RunRow>(
+      `SELECT ${COLUMNS} FROM runs WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
+      [tenant, id],
+    );
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
+  async listForExport(tenant: TenantId, exportId: string, limit: number): Promise<RunRecord[]> {
+    const { rows } = await this.pool.query<RunRow>(
+      `SELECT ${COLUMNS} FROM runs WHERE tenant_id = $1 AND export_id = $2 ORDER BY queued_at DESC, id DESC LIMIT $3`,
+      [tenant, exportId, limit],
+    );
+    return rows.map(toRecord);
+  }
+
+  async hasRunning(tenant: TenantId, exportId: string, db: Queryable): Promise<boolean> {
+    const { rowCount } = await db.query(
+      `SELECT 1 FROM runs WHERE tenant_id = $1 AND export_id = $2 AND status = 'running'`,
+      [tenant, exportId],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async hasActive(tenant: TenantId, exportId: string, db: Queryable = this.pool): Promise<boolean> {
+    const { rowCount } = await db.query(
+      `SELECT 1 FROM runs WHERE tenant_id = $1 AND export_id = $2 AND status IN ('queued', 'running')`,
+      [tenant, exportId],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async oldestQueued(tenant: TenantId, exportId: string, db: Queryable): Promise<RunRecord | undefined> {
+    const { rows } = await db.query<RunRow>(
+      `SELECT ${COLUMNS} FROM runs WHERE tenant_id = $1 AND export_id = $2 AND status = 'queued'
+        ORDER BY queued_at, id LIMIT 1 FOR UPDATE`,
+      [tenant, exportId],
+    );
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
+  async markRunning(tenant: TenantId, id: string, spec: RunSpec, db: Queryable): Promise<void> {
+    await db.query(
+      `UPDATE runs SET status = 'running', started_at = now(), spec = $3 WHERE tenant_id = $1 AND id = $2`,
+      [tenant, id, spec],
+    );
+  }
+
+  /** Moves a run to a terminal status; a run that already ended keeps its first outcome. */
+  async finish(
+    tenant: TenantId,
+    id: string,
+    outcome: { status: RunStatus; reason?: string; message?: string },
+    db: Queryable,
+  ): Promise<boolean> {
+    const { rowCount } = await db.query(
+      `UPDATE runs SET status = $3, reason = $4, message = $5, finished_at = now()
+        WHERE tenant_id = $1 AND id = $2 AND status IN ('queued', 'running')`,
+      [tenant, id, outcome.status, outcome.reason ?? null, outcome.message ?? null],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** Counts are absolute (events carry totals), so applying an event twice changes nothing. */
+  async setCounts(
+    tenant: TenantId,
+    id: string,
+    counts: Partial<DeliveryCounts> & { extracted?: number },
+    db: Queryable,
+  ): Promise<void> {
+    await db.query(
+      `UPDATE runs SET
+         extracted = COALESCE($3, extracted), duplicates = COALESCE($4, duplicates), eligible = COALESCE($5, eligible),
+         delivered = COALESCE($6, delivered), failed = COALESCE($7, failed), over_limit = COALESCE($8, over_limit),
+         over_quota = COALESCE($9, over_quota)
+       WHERE tenant_id = $1 AND id = $2`,
+      [
+        tenant,
+        id,
+        counts.extracted ?? null,
+        counts.duplicates ?? null,
+        counts.eligible ?? null,
+        counts.delivered ?? null,
+        counts.failed ?? null,
+        counts.overLimit ?? null,
+        counts.overQuota ?? null,
+      ],
+    );
+  }
+
+  /** Stores rejections by row identity (redelivery is harmless) and sets `rejected` to how many are stored. */
+  async addRejections(
+    tenant: TenantId,
+    runId: string,
+    stage: string,
+    rejections: RowRejection[],
+    db: Queryable,
+  ): Promise<void> {
+    await db.query(
+      `INSERT INTO rejections (run_id, tenant_id, segment_id, partition, line, profile_id, stage, reason)
+       SELECT $1, $2, r.segment_id, r.partition, r.line, r.profile_id, $3, r.reason
+         FROM jsonb_to_recordset($4::jsonb) AS r(segment_id text, partition text, line integer, profile_id text, reason text)
+       ON CONFLICT (run_id, segment_id, partition, line) DO NOTHING`,
+      [
+        runId,
+        tenant,
+        stage,
+        JSON.stringify(
+          rejections.map((r) => ({
+            segment_id: r.segmentId,
+            partition: r.partition,
+            line: r.line,
+            profile_id: r.profileId ?? null,
+            reason: r.reason,
+          })),
+        ),
+      ],
+    );
+    await db.query(
+      'UPDATE runs SET rejected = (SELECT count(*) FROM rejections WHERE run_id = $2) WHERE tenant_id = $1 AND id = $2',
+      [tenant, runId],
+    );
+  }
+
+  /** One page of rejections in row order; `after` is the last row of the previous page. */
+  async listRejections(
+    tenant: TenantId,
+    runId: string,
+    limit: number,
+    after?: { segmentId: string; partition: string; line: number },
+  ): Promise<RejectionRecord[]> {
+    const { rows } = await this.pool.query<{
+      segment_id: string;
+      partition: string;
+      line: number;
+      profile_id: string | null;
+      stage: string;
+      reason: string;
+    }>(
+      `SELECT segment_id, partition, line, profile_id, stage, reason FROM rejections
+        WHERE tenant_id = $1 AND run_id = $2 AND ($3::text IS NULL OR (segment_id, partition, line) > ($3, $4, $5))
+        ORDER BY segment_id, partition, line LIMIT $6`,
+      [tenant, runId, after?.segmentId ?? null, after?.partition ?? null, after?.line ?? null, limit],
+    );
+    return rows.map((r) => ({
+      segmentId: r.segment_id,
+      partition: r.partition,
+      line: r.line,
+      ...(r.profile_id ? { profileId: r.profile_id } : {}),
+      stage: r.stage,
+      reason: r.reason,
+    }));
+  }
+}

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { createLogger } from '@export/logging';
+import { createTestDatabase, expectEventually, type TestDatabase } from '@export/testing';
+import type { INestApplication } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { Test } from '@nestjs/testing';
+import { AppModule } from '../../src/app.module';
+import { configureApp } from '../../src/app.setup';
+import { ControlPlaneConfig } from '../../src/config';
+import { migrateDatabase } from '../../src/database/migrate';
+
+export const MIGRATIONS_DIR = join(__dirname, '../../src/migrations');
+
+export interface RunningControlPlane {
+  app: INestApplication;
+  url: string;
+  db: TestDatabase;
+  config: ControlPlaneConfig;
+  token(claims: { sub?: string; tid: string; role: string }, secret?: string): string;
+  call(
+    method: string,
+    path: string,
+    options?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<ApiResponse>;
+  close(): Promise<void>;
+}
+
+export interface ApiResponse {
+  status: number;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON
+  text: string;
+  headers: Headers;
+}
+
+/** The real app (real PostgreSQL in a fresh database, real broker) served on a random port. */
+export async function startControlPlane(env: Record<string, string>): Promise<RunningControlPlane> {
+  const db = await createTestDatabase('cp');
+  const config = ControlPlaneConfig.parse({
+    DATABASE_URL: db.url,
+    KAFKA_GROUP_ID: `cp-test-${randomUUID()}`,
+    LOG_LEVEL: 'warn',
+    AUTOPILOT_TIMEOUT_MS: '3000',
+    OUTBOX_POLL_MS: '200',
+    ...env,
+  });
+  const logger = createLogger({ service: 'connection-management', level: config.LOG_LEVEL });
+  await migrateDatabase(db.url, MIGRATIONS_DIR, logger);
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.register(config, logger)],
+  }).compile();
+  const app = moduleRef.createNestApplication({ bufferLogs: true });
+  configureApp(app);
+  await app.listen(0, '127.0.0.1');
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  const call: RunningControlPlane['call'] = async (method, path, options = {}) => {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers['authorization'] = `Bearer ${options.token}`;
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+    const text = await res.text();
+    let body: unknown = undefined;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = text;
+    }
+    return { status: res.status, body, text, headers: res.headers };
+  };
+  // Consumers must be members of their groups before a test relies on them.
+  await expectEventually(async () => (await call('GET', '/readyz')).status === 200, {
+    timeoutMs: 45000,
+    message: 'readiness',
+  });
+  return {
+    app,
+    url,
+    db,
+    config,
+    call,
+    token: ({ sub = 'alice', tid, role }, secret = config.AUTH_JWT_SECRET) =>
+      new JwtService({ secret }).sign({ sub, tid, role }, { algorithm: 'HS256', expiresIn: '5m' }),
+    close: async () => {
+      await app.close();
+      await db.drop();
+    },
+  };
+}
+
+/** A segment-refreshed event (tests publish it raw so they can also send broken ones). */
+export function segmentRefreshed(tenantId: string, segmentId: string, name = `Segment ${segmentId}`) {
+  return {
+    eventId: randomUUID(),
+    occurredAt: new Date().toISOString(),
+    tenantId,
+    segment: { id: segmentId, name, memberCount: 3 },
+    snapshot: { format: 'csv', location: `file:///data/${tenantId}/${segmentId}.csv` },
+  };
+}

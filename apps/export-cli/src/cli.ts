@@ -1,0 +1,240 @@
+import { Command, CommanderError, Option } from 'commander';
+import { CliError, type Api } from './api-client';
+import { exportBody, type ExportFlags } from './export-body';
+import { COLUMNS, formatError, runSummary, table } from './format';
+import { DEV_JWT_SECRET, mintToken, ROLES, tenantOfToken } from './token';
+import { watchRun } from './watch';
+
+export interface CliDeps {
+  out(text: string): void;
+  err(text: string): void;
+  createApi(baseUrl: string, token: string | undefined): Api;
+  readFile(path: string): string;
+  /** Where the progress bar is drawn (stderr, so stdout stays parseable). */
+  progressStream: NodeJS.WritableStream;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+const id = (value: string) => encodeURIComponent(value);
+
+/** Builds the command tree. Commands print results to `out`; the exit code is returned by runCli. */
+export function buildProgram(deps: CliDeps, setExitCode: (code: number) => void): Command {
+  const program = new Command('export-cli')
+    .description('Command-line client of the segment export control plane')
+    .addOption(
+      new Option('--api <url>', 'API base URL').env('EXPORT_API_URL').default('http://127.0.0.1:3000'),
+    )
+    .addOption(
+      new Option('--token <jwt>', 'bearer token (mint one with `export-cli token`)').env('EXPORT_API_TOKEN'),
+    )
+    .option('--json', 'print raw JSON instead of tables', false)
+    .showHelpAfterError();
+
+  const api = () => {
+    const { api: url, token } = program.opts<{ api: string; token?: string }>();
+    return deps.createApi(url, token);
+  };
+  const print = (value: unknown, columns?: readonly string[]) => {
+    const asJson = program.opts<{ json: boolean }>().json;
+    if (!asJson && columns && Array.isArray(value)) deps.out(value.length ? table(value, columns) : '(none)');
+    else deps.out(JSON.stringify(value, null, 2));
+  };
+
+  program
+    .command('token')
+    .description('mint a development token (HS256 with AUTH_JWT_SECRET)')
+    .option('--tenant <tenantId>', 'tenant id (tid claim)')
+    .addOption(new Option('--role <role>', 'role claim').choices([...ROLES]).makeOptionMandatory())
+    .option('--sub <user>', 'subject (user or service name)', 'developer')
+    .addOption(
+      new Option('--secret <secret>', 'signing secret')
+        .env('AUTH_JWT_SECRET')
+        .default(DEV_JWT_SECRET, 'the development default'),
+    )
+    .option('--expires-in <duration>', 'lifetime, e.g. 15m, 8h', '8h')
+    .action((o: { tenant?: string; role: string; sub: string; secret: string; expiresIn: string }) => {
+      deps.out(mintToken(o));
+    });
+
+  const connections = program.command('connections').description('Autopilot connections');
+  connections
+    .command('list')
+    .action(async () => print(await api().request('GET', '/v1/connections'), COLUMNS.connections));
+  connections
+    .command('get <connectionId>')
+    .action(async (connectionId: string) =>
+      print(await api().request('GET', `/v1/connections/${id(connectionId)}`)),
+    );
+  connections
+    .command('create')
+    .requiredOption('--name <displayName>', 'display name')
+    .addOption(
+      new Option('--api-key <key>', 'Autopilot API key').env('AUTOPILOT_API_KEY').makeOptionMandatory(),
+    )
+    .option('--allow-contributors', 'let contributors set up exports through it', false)
+    .option('--accept-privacy-notice', 'accept that data leaves the platform compliance boundary', false)
+    .option('--add-me', 'add yourself as an export user', false)
+    .action(
+      async (o: {
+        name: string;
+        apiKey: string;
+        allowContributors: boolean;
+        acceptPrivacyNotice: boolean;
+        addMe: boolean;
+      }) => {
+        if (!o.acceptPrivacyNotice)
+          throw new CliError(
+            'a connection needs --accept-privacy-notice (data leaves the compliance boundary)',
+          );
+        const body = {
+          displayName: o.name,
+          apiKey: o.apiKey,
+          allowContributors: o.allowContributors,
+          privacyConsent: true,
+          addMeAsExportUser: o.addMe,
+        };
+        print(await api().request('POST', '/v1/connections', body));
+      },
+    );
+  connections
+    .command('delete <connectionId>')
+    .option('--detach', 'detach the exports that use it (they keep their settings and never run)', false)
+    .action(async (connectionId: string, o: { detach: boolean }) =>
+      print(
+        await api().request('DELETE', `/v1/connections/${id(connectionId)}${o.detach ? '?detach=true' : ''}`),
+      ),
+    );
+
+  const exportsCommand = program.command('exports').description('exports of segments to Autopilot');
+  exportsCommand
+    .command('list')
+    .action(async () => print(await api().request('GET', '/v1/exports'), COLUMNS.exports));
+  exportsCommand
+    .command('get <exportId>')
+    .action(async (exportId: string) => print(await api().request('GET', `/v1/exports/${id(exportId)}`)));
+  exportsCommand
+    .command('create')
+    .option('--file <export.json>', 'export definition as JSON (flags override its fields)')
+    .option('--name <name>')
+    .option('--connection <connectionId>')
+    .option('--segments <ids>', 'comma-separated segment ids', list)
+    .option('--email <attribute>', 'profile attribute holding the e-mail')
+    .option('--first-name <attribute>')
+    .option('--last-name <attribute>')
+    .option('--custom <attribute:field:type>', 'custom field (repeatable)', collect)
+    .addOption(new Option('--limit-policy <policy>').choices(['skip', 'truncate']))
+    .option('--profile-limit <n>', 'at most n profiles per run (1..100000)')
+    .option('--list-name <segmentId=name>', 'Autopilot list of a segment (repeatable)', collect)
+    .action(async (o: ExportFlags) =>
+      print(await api().request('POST', '/v1/exports', exportBody(o, deps.readFile))),
+    );
+  exportsCommand
+    .command('run <exportId>')
+    .description('run the export now')
+    .option('--watch', 'follow the run until it ends', false)
+    .option('--interval <ms>', 'poll interval while watching', '1000')
+    .action(async (exportId: string, o: { watch: boolean; interval: string }) => {
+      const accepted = await api().request<{ runId: string }>('POST', `/v1/exports/${id(exportId)}/runs`);
+      if (!o.watch) return print(accepted);
+      await watch(accepted.runId, Number(o.interval));
+    });
+
+  const runs = program.command('runs').description('export runs');
+  runs
+    .command('get <runId>')
+    .action(async (runId: string) => print(await api().request('GET', `/v1/runs/${id(runId)}`)));
+  runs
+    .command('list')
+    .requiredOption('--export <exportId>')
+    .action(async (o: { export: string }) =>
+      print(await api().request('GET', `/v1/exports/${id(o.export)}/runs`), COLUMNS.runs),
+    );
+  runs
+    .command('rejections <runId>')
+    .option('--limit <n>', 'rows per page', '100')
+    .option('--cursor <cursor>', 'page after this cursor')
+    .action(async (runId: string, o: { limit: string; cursor?: string }) => {
+      const query = new URLSearchParams({ limit: o.limit, ...(o.cursor ? { cursor: o.cursor } : {}) });
+      const page = await api().request<{ items: object[]; nextCursor: string | null }>(
+        'GET',
+        `/v1/runs/${id(runId)}/rejections?${query}`,
+      );
+      if (program.opts<{ json: boolean }>().json) return print(page);
+      print(page.items, COLUMNS.rejections);
+      if (page.nextCursor) deps.out(`next page: --cursor ${page.nextCursor}`);
+    });
+  runs
+    .command('cancel <runId>')
+    .action(async (runId: string) => print(await api().request('POST', `/v1/runs/${id(runId)}/cancel`)));
+  runs
+    .command('watch <runId>')
+    .description('show delivered/eligible and the status until the run ends; exits 0 only if it succeeded')
+    .option('--interval <ms>', 'poll interval', '1000')
+    .action((runId: string, o: { interval: string }) => watch(runId, Number(o.interval)));
+
+  const quota = program.command('quota').description("a tenant's monthly profile quota");
+  quota
+    .command('get')
+    .option('--tenant <tenantId>', "defaults to the token's tenant")
+    .action(async (o: { tenant?: string }) =>
+      print(await api().request('GET', `/v1/tenants/${id(tenantOf(o.tenant))}/quota`)),
+    );
+  quota
+    .command('set')
+    .option('--tenant <tenantId>', "defaults to the token's tenant")
+    .requiredOption('--profiles-per-month <n>', 'profiles the tenant may deliver per calendar month (UTC)')
+    .action(async (o: { tenant?: string; profilesPerMonth: string }) => {
+      const n = Number(o.profilesPerMonth);
+      if (!Number.isInteger(n) || n < 0)
+        throw new CliError('--profiles-per-month must be a whole number >= 0');
+      print(
+        await api().request('PUT', `/v1/tenants/${id(tenantOf(o.tenant))}/quota`, { profilesPerMonth: n }),
+      );
+    });
+
+  function tenantOf(given: string | undefined): string {
+    const tenant = given ?? tenantOfToken(program.opts<{ token?: string }>().token);
+    if (!tenant) throw new CliError('--tenant is required (the token names no tenant)');
+    return tenant;
+  }
+
+  async function watch(runId: string, intervalMs: number): Promise<void> {
+    if (!Number.isInteger(intervalMs) || intervalMs < 100)
+      throw new CliError('--interval must be at least 100 ms');
+    const run = await watchRun(api(), runId, { intervalMs, stream: deps.progressStream, sleep: deps.sleep });
+    deps.out(runSummary(run));
+    setExitCode(run.status === 'succeeded' ? 0 : 2);
+  }
+
+  return program;
+}
+
+/** Runs one command line; returns the process exit code (0 ok, 1 error, 2 a watched run did not succeed). */
+export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram(deps, (code) => (exitCode = code));
+  // Every command, not only the root: commander copies these settings only to commands created after them.
+  const configure = (command: Command): void => {
+    command.exitOverride();
+    command.configureOutput({
+      writeOut: (s) => deps.out(s.trimEnd()),
+      writeErr: (s) => deps.err(s.trimEnd()),
+    });
+    command.commands.forEach(configure);
+  };
+  configure(program);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    deps.err(formatError(error));
+    return error instanceof CliError ? error.exitCode : 1;
+  }
+}
