@@ -1,6 +1,6 @@
 import { AppError } from '@export/errors';
 import { HEADERS, TOPICS, topicByName, type TopicName, type TopicValue, type DeadLetterV1 } from '@export/contracts';
-import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
+import { CompressionTypes, Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 
 export interface OutgoingMessage<N extends TopicName> {
@@ -27,7 +27,8 @@ export class EventPublisher {
     private readonly service: string,
     private readonly logger: Logger,
   ) {
-    this.producer = kafka.producer({ allowAutoTopicCreation: false });
+    // The Java-compatible murmur2 partitioner: keys land on the same partitions as with Java clients.
+    this.producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   }
 
   connect(): Promise<void> {

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
 import { createTestDatabase, type TestDatabase } from './database';
-import { TEST_KAFKA_BROKERS } from './kafka';
+import { TOPICS } from '@export/contracts';
+import { startGroupAtEnd, TEST_KAFKA_BROKERS } from './kafka';
 import { startServiceProcess, WORKSPACE_ROOT, type ServiceProcess } from './service-process';
 
 export interface StackOptions {
@@ -62,11 +63,30 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     AUTH_JWT_SECRET: DEV_JWT_SECRET,
   };
   const services: Record<string, ServiceProcess> = {};
+  // Fresh consumer groups that start at the end of every topic: this stack sees only its own messages,
+  // not the history that other tests left on the shared broker.
+  const stackId = randomBytes(4).toString('hex');
+  const group = (service: string) => `${service}-${stackId}`;
+  await Promise.all([
+    startGroupAtEnd(group('connection-management'), [TOPICS.segmentRefreshed.name]),
+    startGroupAtEnd(`${group('connection-management')}.run-events`, [TOPICS.runEvents.name]),
+    startGroupAtEnd(group('segment-extraction'), [TOPICS.runRequested.name]),
+    startGroupAtEnd(group('field-mapping'), [TOPICS.profilesExtracted.name]),
+    startGroupAtEnd(group('autopilot-delivery'), [TOPICS.contactsMapped.name]),
+    startGroupAtEnd(`${group('autopilot-delivery')}-control`, [TOPICS.runControl.name]),
+  ]);
   const deliveries: ServiceProcess[] = [];
 
   const start = async (name: string, app: string, port: number, env: Record<string, string>, readyPath?: string) => {
     const entry = `dist/apps/${app}/main.js`;
-    const service = await startServiceProcess({ name, entry, port, env: { ...common, ...env }, logDir, readyPath });
+    const service = await startServiceProcess({
+      name,
+      entry,
+      port,
+      env: { ...common, KAFKA_GROUP_ID: group(app), ...env },
+      logDir,
+      readyPath,
+    });
     services[name] = service;
     return service;
   };

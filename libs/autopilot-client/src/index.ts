@@ -1,0 +1,2 @@
+export * from './autopilot-error';
+export * from './autopilot-client';
