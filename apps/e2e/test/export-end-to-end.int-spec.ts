@@ -147,6 +147,51 @@ describe('segment export end to end', () => {
     expect(rejections.body.items).toHaveLength(2);
   });
 
+  it('exports the CDM sample folder: 7 contacts delivered, 2 rows rejected with reasons, 1 duplicate', async () => {
+    const cdm = { id: 'seg-high-value', name: 'High value customers' };
+    const modelJson = join(__dirname, '../../../libs/snapshot-reader/fixtures/cdm-sample/model.json');
+    const event = refreshed({
+      segment: { ...cdm, memberCount: 10 },
+      snapshot: { format: 'cdm-folder', location: `file://${modelJson}`, entity: 'HighValueCustomers' },
+    });
+    await produceRaw(TOPICS.segmentRefreshed.name, [{ key: `${tenantId}:${cdm.id}`, value: JSON.stringify(event) }]);
+    await expectEventually(async () => {
+      const { body } = await api.call<{ id: string }[] | { items: { id: string }[] }>('GET', '/v1/segments');
+      return (Array.isArray(body) ? body : body.items).some((s) => s.id === cdm.id);
+    }, { message: 'CDM segment seen' });
+    const connections = await api.call<{ id: string }[] | { items: { id: string }[] }>('GET', '/v1/connections');
+    const connectionId = (Array.isArray(connections.body) ? connections.body : connections.body.items)[0].id;
+    const created = await api.call<{ id: string }>('POST', '/v1/exports', {
+      name: 'High value customers',
+      connectionId,
+      segmentIds: [cdm.id],
+      mapping: { email: 'EMail', firstName: 'FirstName', lastName: 'LastName' },
+      listNames: { [cdm.id]: 'CDM high value' },
+    });
+    expect(created.status).toBe(201);
+    const started = await api.call<{ runId: string; status: string }>('POST', `/v1/exports/${created.body.id}/runs`);
+    expect(started.status).toBe(202);
+    const run = await expectEventually(async () => {
+      const { body } = await api.call<RunView>('GET', `/v1/runs/${started.body.runId}`);
+      return ['succeeded', 'failed', 'skipped', 'canceled'].includes(body.status) ? body : undefined;
+    }, { timeoutMs: 90000, message: 'the CDM run to finish' });
+    expect({ status: run.status, reason: run.reason }).toEqual({ status: 'succeeded', reason: undefined });
+    expect(run.counts).toMatchObject({ extracted: 10, rejected: 2, duplicates: 1, eligible: 7, delivered: 7, failed: 0 });
+
+    const lists = (await (await fetch(`${stack.simulatorUrl}/__sim/lists`)).json()) as { lists: { list_id: string; title: string; members: number }[] };
+    const list = lists.lists.filter((l) => l.title === 'CDM high value');
+    expect(list).toEqual([expect.objectContaining({ members: 7 })]);
+
+    const rejections = await api.call<{ items: { profileId?: string; line: number; partition: string; reason: string }[] }>(
+      'GET',
+      `/v1/runs/${run.id}/rejections`,
+    );
+    const byProfile = Object.fromEntries(rejections.body.items.map((r) => [r.profileId, r.reason]));
+    expect(Object.keys(byProfile).sort()).toEqual(['C-0003', 'C-0004']);
+    expect(byProfile['C-0003']).toMatch(/missing e-mail/);
+    expect(byProfile['C-0004']).toMatch(/invalid e-mail/);
+  });
+
   it('dead-letters a malformed event with a reason and goes on with the next one', async () => {
     const marker = randomUUID();
     await produceRaw(TOPICS.segmentRefreshed.name, [
