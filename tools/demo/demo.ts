@@ -128,7 +128,12 @@ async function main(): Promise<void> {
     say('');
     say(`Run ${run.id}: ${run.status}${run.reason ? ` (${run.reason})` : ''} in ${seconds.toFixed(1)} s`);
     say(`  counts: ${JSON.stringify(run.counts)}`);
-    say(`  simulator: ${JSON.stringify(stats['totals'] ?? stats).slice(0, 400)}`);
+    const requests = stats['requests'] as { total: number };
+    const keys = Object.values(stats['keys'] as Record<string, { maxAdmittedInWindow: number }>);
+    say(
+      `  Autopilot simulator: ${requests.total} requests, ${String(stats['rateLimited'])} answered 429, ` +
+        `busiest second ${Math.max(0, ...keys.map((k) => k.maxAdmittedInWindow))} requests (limit ${options.rps || 'none'})`,
+    );
     if (options.keep) {
       say('Stack left running; Ctrl-C stops it.');
       await new Promise(() => undefined);
