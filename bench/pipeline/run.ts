@@ -20,8 +20,9 @@ const opts = new Command('bench:pipeline')
   .option('--profiles <n>', 'profiles in the segment', Number, 100000)
   .option('--rps <n>', 'simulator rate limit per key (0 = unthrottled)', Number, 0)
   .option('--deliveries <n>', 'delivery instances', Number, 1)
+  .option('--log-level <level>', 'services log level (logs in tmp/logs)', 'warn')
   .parse()
-  .opts<{ profiles: number; rps: number; deliveries: number }>();
+  .opts<{ profiles: number; rps: number; deliveries: number; logLevel: string }>();
 
 async function main(): Promise<void> {
   const dir = join(WORKSPACE_ROOT, 'tmp', 'bench');
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
     simulatorRps: opts.rps,
     deliveryRps: opts.rps || 1000,
     deliveryInstances: opts.deliveries,
-    logLevel: 'warn',
+    logLevel: opts.logLevel,
   });
   const peaks: Record<string, number> = {};
   const sampler = setInterval(async () => {
