@@ -12,6 +12,7 @@ import {
   type CollectedMessage,
   type Stack,
 } from '@export/testing';
+import { Client } from 'pg';
 import { ApiClient } from './api-client';
 
 interface RunView {
@@ -217,13 +218,31 @@ describe('segment export end to end', () => {
     }, { message: 'the valid event after the malformed ones is processed' });
   });
 
-  it('never shows the API key in a log line, a Kafka message or an API response', async () => {
+  it('never shows the API key in a log line, a Kafka message, an API response or a database column', async () => {
     const { body } = await api.call('GET', '/v1/connections');
     expect(JSON.stringify(body)).not.toContain(apiKey);
     for (const message of topics.messages) {
       expect(`${message.key} ${message.value} ${JSON.stringify(message.headers)}`).not.toContain(apiKey);
     }
     expect(topics.messages.length).toBeGreaterThan(5);
+    // In the database the key exists only encrypted: no column of any table of any schema holds it.
+    const db = new Client({ connectionString: stack.databaseUrl });
+    await db.connect();
+    try {
+      const tables = await db.query<{ schema: string; name: string }>(
+        `SELECT table_schema AS schema, table_name AS name FROM information_schema.tables
+          WHERE table_schema IN ('control_plane', 'delivery') AND table_type = 'BASE TABLE'`,
+      );
+      expect(tables.rows.length).toBeGreaterThan(3);
+      for (const table of tables.rows) {
+        const rows = await db.query(`SELECT * FROM "${table.schema}"."${table.name}"`);
+        expect(JSON.stringify(rows.rows)).not.toContain(apiKey);
+      }
+      const stored = await db.query(`SELECT * FROM control_plane.connections`);
+      expect(stored.rows.length).toBeGreaterThan(0);
+    } finally {
+      await db.end();
+    }
     for (const [name, service] of Object.entries(stack.services)) {
       if (name === 'autopilot-simulator') continue; // the simulator is Autopilot's stand-in: keys are its own data
       expect(service.output()).not.toContain(apiKey);
