@@ -46,7 +46,9 @@ describe('AutopilotClient', () => {
     expect(error).toBeInstanceOf(AutopilotError);
     const failure = error as AutopilotError;
     // The key must never travel inside an error.
-    expect(JSON.stringify({ ...failure, message: failure.message, stack: failure.stack })).not.toContain(SECRET);
+    expect(JSON.stringify({ ...failure, message: failure.message, stack: failure.stack })).not.toContain(
+      SECRET,
+    );
     return failure;
   };
 
@@ -58,7 +60,10 @@ describe('AutopilotClient', () => {
 
   it('bulk upserts, strips unsubscribed:false and lower-cases the map', async () => {
     handler = (_req, res) =>
-      json(res, 200, { contact_ids: ['person_1', 'person_2'], email_contact_map: { 'A@X.com': 'person_1', 'b@x.com': 'person_2' } });
+      json(res, 200, {
+        contact_ids: ['person_1', 'person_2'],
+        email_contact_map: { 'A@X.com': 'person_1', 'b@x.com': 'person_2' },
+      });
     const result = await client().bulkUpsert([
       { Email: 'a@x.com', unsubscribed: false, _autopilot_list: 'contactlist_1' },
       { Email: 'b@x.com', unsubscribed: true },
@@ -79,14 +84,17 @@ describe('AutopilotClient', () => {
   it('refuses more than 100 contacts or two variants of one e-mail without calling', async () => {
     const many = Array.from({ length: 101 }, (_, i) => ({ Email: `c${i}@x.com` }));
     await expect(client().bulkUpsert(many)).rejects.toThrow(/at most 100/);
-    await expect(client().bulkUpsert([{ Email: 'a@x.com' }, { Email: ' A@x.COM' }])).rejects.toThrow(/Duplicate/);
+    await expect(client().bulkUpsert([{ Email: 'a@x.com' }, { Email: ' A@x.COM' }])).rejects.toThrow(
+      /Duplicate/,
+    );
     expect(seen).toHaveLength(0);
   });
 
   it('upserts one contact, lists, creates lists and adds to a list', async () => {
     handler = (req, res) => {
       if (req.url === '/v1/contact') return json(res, 200, { contact_id: 'person_9' });
-      if (req.url === '/v1/lists') return json(res, 200, { lists: [{ list_id: 'contactlist_1', title: 'VIP' }] });
+      if (req.url === '/v1/lists')
+        return json(res, 200, { lists: [{ list_id: 'contactlist_1', title: 'VIP' }] });
       if (req.url === '/v1/list') return json(res, 200, { list_id: 'contactlist_2' });
       return json(res, 200, { not_modified: true });
     };
@@ -104,13 +112,20 @@ describe('AutopilotClient', () => {
   });
 
   it('classifies 401 as key-rejected, not retryable', async () => {
-    handler = (_req, res) => json(res, 401, { error: 'Unauthorized', message: 'Provided autopilotapikey not valid.' });
+    handler = (_req, res) =>
+      json(res, 401, { error: 'Unauthorized', message: 'Provided autopilotapikey not valid.' });
     const failure = await failureOf(client().getAccount());
-    expect(failure).toMatchObject({ failure: 'key-rejected', kind: 'upstream-rejected', status: 401, retryable: false });
+    expect(failure).toMatchObject({
+      failure: 'key-rejected',
+      kind: 'upstream-rejected',
+      status: 401,
+      retryable: false,
+    });
   });
 
   it('classifies 429 as rate-limited with Retry-After when present', async () => {
-    handler = (_req, res) => json(res, 429, { error: 'Too Many Requests', message: 'slow down' }, { 'retry-after': '2' });
+    handler = (_req, res) =>
+      json(res, 429, { error: 'Too Many Requests', message: 'slow down' }, { 'retry-after': '2' });
     const failure = await failureOf(client().bulkUpsert([{ Email: 'a@x.com' }]));
     expect(failure).toMatchObject({ failure: 'rate-limited', retryAfterMs: 2000, retryable: true });
     handler = (_req, res) => json(res, 429, { error: 'Too Many Requests' });
@@ -126,7 +141,11 @@ describe('AutopilotClient', () => {
 
   it('classifies 5xx, timeouts and connection errors as unavailable (retryable)', async () => {
     handler = (_req, res) => json(res, 503, { error: 'Service Unavailable' });
-    expect(await failureOf(client().getAccount())).toMatchObject({ failure: 'unavailable', status: 503, retryable: true });
+    expect(await failureOf(client().getAccount())).toMatchObject({
+      failure: 'unavailable',
+      status: 503,
+      retryable: true,
+    });
 
     handler = () => undefined; // never answers
     const timedOut = await failureOf(client(100).getAccount());

@@ -70,7 +70,11 @@ export class AutopilotClient {
 
   /** Upserts one contact (keyed by Email) and returns its contact id. */
   async upsertContact(contact: AutopilotContactInput): Promise<string> {
-    const body = await this.call('POST /contact', () => this.http.post('/contact', { contact: clean(contact) }), ContactIdBody);
+    const body = await this.call(
+      'POST /contact',
+      () => this.http.post('/contact', { contact: clean(contact) }),
+      ContactIdBody,
+    );
     return body.contact_id;
   }
 
@@ -80,7 +84,9 @@ export class AutopilotClient {
    */
   async bulkUpsert(contacts: AutopilotContactInput[]): Promise<BulkUpsertResult> {
     if (contacts.length > MAX_BULK_CONTACTS) {
-      throw new RangeError(`A bulk upsert takes at most ${MAX_BULK_CONTACTS} contacts, got ${contacts.length}`);
+      throw new RangeError(
+        `A bulk upsert takes at most ${MAX_BULK_CONTACTS} contacts, got ${contacts.length}`,
+      );
     }
     const seen = new Set<string>();
     for (const contact of contacts) {
@@ -94,7 +100,8 @@ export class AutopilotClient {
       BulkBody,
     );
     const emailContactMap = new Map<string, string>();
-    for (const [email, id] of Object.entries(body.email_contact_map)) emailContactMap.set(normaliseEmail(email), id);
+    for (const [email, id] of Object.entries(body.email_contact_map))
+      emailContactMap.set(normaliseEmail(email), id);
     return { contactIds: body.contact_ids, emailContactMap };
   }
 
@@ -125,7 +132,11 @@ export class AutopilotClient {
     if (status >= 200 && status < 300) {
       const parsed = schema.safeParse(response.data ?? {});
       if (!parsed.success) {
-        throw new AutopilotError('unavailable', `Autopilot ${route} answered ${status} with an unexpected body`, { status });
+        throw new AutopilotError(
+          'unavailable',
+          `Autopilot ${route} answered ${status} with an unexpected body`,
+          { status },
+        );
       }
       return parsed.data;
     }
@@ -150,14 +161,23 @@ function statusError(route: string, response: AxiosResponse): AutopilotError {
   const body = ErrorBody.safeParse(response.data);
   const said = body.success ? (body.data.message ?? body.data.error) : undefined;
   const detail = said ? `: ${said.slice(0, 500)}` : '';
-  if (status === 401) return new AutopilotError('key-rejected', `Autopilot rejected the API key (401)${detail}`, { status });
+  if (status === 401)
+    return new AutopilotError('key-rejected', `Autopilot rejected the API key (401)${detail}`, { status });
   if (status === 429) {
     const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
-    return new AutopilotError('rate-limited', `Autopilot ${route} was rate limited (429)${detail}`, { status, retryAfterMs });
+    return new AutopilotError('rate-limited', `Autopilot ${route} was rate limited (429)${detail}`, {
+      status,
+      retryAfterMs,
+    });
   }
-  if (status === 400) return new AutopilotError('bad-request', `Autopilot ${route} refused the request (400)${detail}`, { status });
+  if (status === 400)
+    return new AutopilotError('bad-request', `Autopilot ${route} refused the request (400)${detail}`, {
+      status,
+    });
   if (status >= 500 || status === 408) {
-    return new AutopilotError('unavailable', `Autopilot ${route} is unavailable (${status})${detail}`, { status });
+    return new AutopilotError('unavailable', `Autopilot ${route} is unavailable (${status})${detail}`, {
+      status,
+    });
   }
   // Other 4xx (404 on a deleted list, 409, 413, ...) are not fixed by retrying the same request.
   return new AutopilotError('bad-request', `Autopilot ${route} answered ${status}${detail}`, { status });
@@ -167,7 +187,10 @@ function transportError(route: string, error: unknown): AutopilotError {
   // Only the code is kept: axios errors carry the request config, including the key header.
   const code = axios.isAxiosError(error) ? (error.code ?? 'ERR_NETWORK') : 'ERR_UNKNOWN';
   const timedOut = code === 'ECONNABORTED' || code === 'ETIMEDOUT';
-  return new AutopilotError('unavailable', `Autopilot ${route} ${timedOut ? 'timed out' : `failed to connect (${code})`}`);
+  return new AutopilotError(
+    'unavailable',
+    `Autopilot ${route} ${timedOut ? 'timed out' : `failed to connect (${code})`}`,
+  );
 }
 
 /** Retry-After is whole seconds or an HTTP date. */

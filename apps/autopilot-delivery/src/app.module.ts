@@ -1,0 +1,47 @@
+import { KafkaModule } from '@export/kafka';
+import { LoggingModule } from '@export/logging';
+import { ObservabilityModule } from '@export/observability';
+import { DynamicModule, Module } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { DELIVERY_CONFIG, DELIVERY_LOGGER } from './app.tokens';
+import { DeliveryConfig } from './config';
+import { RunControlConsumer } from './control/run-control.consumer';
+import { DatabaseModule } from './database/database.module';
+import { DeliveryMetrics } from './metrics/delivery.metrics';
+import { PacingModule } from './pacing/pacing.module';
+import { RunEventsPublisher } from './runs/run-events.publisher';
+import { RunsRepository } from './runs/runs.repository';
+import { SenderService } from './sender/sender.service';
+import { StagingConsumer } from './staging/staging.consumer';
+import { StagingRepository } from './staging/staging.repository';
+
+@Module({})
+export class AppModule {
+  static register(config: DeliveryConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        LoggingModule.forRoot({ service: 'autopilot-delivery', level: config.LOG_LEVEL }),
+        ObservabilityModule.forRoot({ service: 'autopilot-delivery' }),
+        KafkaModule.forRoot({ service: 'autopilot-delivery', brokers: config.KAFKA_BROKERS, logger }),
+        DatabaseModule.forRoot(config.DATABASE_URL),
+        PacingModule.forRoot({
+          redisUrl: config.REDIS_URL,
+          rps: config.AUTOPILOT_RATE_LIMIT_RPS,
+          marginMs: config.AUTOPILOT_PACING_MARGIN_MS,
+        }),
+      ],
+      providers: [
+        { provide: DELIVERY_CONFIG, useValue: config },
+        { provide: DELIVERY_LOGGER, useValue: logger },
+        DeliveryMetrics,
+        StagingRepository,
+        RunsRepository,
+        RunEventsPublisher,
+        StagingConsumer,
+        RunControlConsumer,
+        SenderService,
+      ],
+    };
+  }
+}

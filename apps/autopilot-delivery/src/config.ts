@@ -1,0 +1,38 @@
+import { join } from 'node:path';
+import { commonEnv, databaseEnv, secretEnv } from '@export/config';
+import { z } from 'zod';
+
+const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+
+export const DeliveryConfig = z.object({
+  ...commonEnv,
+  ...databaseEnv,
+  /** Health, readiness and metrics. */
+  PORT: z.coerce.number().int().min(1).max(65535).default(3003),
+  KAFKA_GROUP_ID: z.string().min(1).default('autopilot-delivery'),
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  CONTROL_PLANE_URL: z.url().default('http://127.0.0.1:3000'),
+  AUTH_JWT_SECRET: secretEnv('auth-jwt-secret-for-local-development'),
+  AUTOPILOT_BASE_URL: z.url().default('https://api2.autopilothq.com/v1'),
+  /** Requests per second per API key, shared by all instances; 0 = no pacing (simulator benchmarks only). */
+  AUTOPILOT_RATE_LIMIT_RPS: z.coerce.number().min(0).default(5),
+  /** Added to the 1000/rps spacing so network jitter never puts rps+1 calls into one sliding second. */
+  AUTOPILOT_PACING_MARGIN_MS: z.coerce.number().min(0).default(10),
+  AUTOPILOT_TIMEOUT_MS: ms(10_000),
+  /** Attempts per call on 5xx / timeouts / connection errors before the run fails DESTINATION_UNAVAILABLE. */
+  DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(10),
+  DELIVERY_RETRY_INITIAL_MS: ms(500),
+  DELIVERY_RETRY_MAX_MS: ms(30_000),
+  /** Runs one instance delivers at once (round-robin through the per-key limiter). */
+  DELIVERY_MAX_RUNS: z.coerce.number().int().min(1).default(16),
+  /** Bulk calls in flight per run. */
+  DELIVERY_CALLS_PER_RUN: z.coerce.number().int().min(1).default(4),
+  /** A run's lease: another instance takes it over this long after its holder stopped renewing it. */
+  DELIVERY_LEASE_MS: ms(30_000),
+  DELIVERY_POLL_MS: ms(250),
+  CREDENTIALS_CACHE_MS: ms(30_000),
+  MIGRATIONS_DIR: z.string().default(join(__dirname, 'migrations')),
+});
+export type DeliveryConfig = z.infer<typeof DeliveryConfig>;
+
+export const SECRET_NAMES = ['AUTH_JWT_SECRET'];

@@ -1,0 +1,331 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { RunSpec, type DeliveryCounts } from '@export/contracts';
+import type { Pool, PoolClient } from 'pg';
+import { inTransaction, PG_POOL } from '../database/database.module';
+import { decide, quotaMonth, type Decision } from './run-decision';
+
+export interface LeasedRun {
+  runId: string;
+  tenantId: string;
+  spec: RunSpec;
+  state: 'ready' | 'delivering';
+  correlationId: string;
+  cancelRequested: boolean;
+  startedAt: Date | null;
+}
+
+export interface PendingContact {
+  email: string;
+  seq: number;
+  contact: Record<string, unknown> & { Email: string };
+  segmentIds: string[];
+}
+
+export interface QuotaChange {
+  month: string;
+  used: number;
+}
+
+export type TerminalState = 'succeeded' | 'failed' | 'canceled';
+
+interface RunRow {
+  run_id: string;
+  tenant_id: string;
+  spec: unknown;
+  state: 'ready' | 'delivering';
+  correlation_id: string | null;
+  cancel_requested: boolean;
+  started_at: Date | null;
+}
+
+/** The run half of the ledger: leases, the limit/quota decision, counts and the end of a run. */
+@Injectable()
+export class RunsRepository {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  /**
+   * Leases up to `limit` workable runs for this instance. SKIP LOCKED lets instances lease side by side;
+   * an expired lease (its holder crashed) is taken over.
+   */
+  async lease(owner: string, limit: number, leaseMs: number): Promise<LeasedRun[]> {
+    const { rows } = await this.pool.query<RunRow>(
+      `UPDATE delivery.runs r SET lease_owner = $1, lease_expires_at = now() + $3 * interval '1 millisecond'
+       WHERE r.run_id IN (
+         SELECT run_id FROM delivery.runs
+         WHERE state IN ('ready', 'delivering') AND (lease_expires_at IS NULL OR lease_expires_at < now())
+         ORDER BY ready_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING r.run_id, r.tenant_id, r.spec, r.state, r.correlation_id, r.cancel_requested, r.started_at`,
+      [owner, limit, leaseMs],
+    );
+    return rows.map((r) => ({
+      runId: r.run_id,
+      tenantId: r.tenant_id,
+      spec: RunSpec.parse(r.spec),
+      state: r.state,
+      correlationId: r.correlation_id ?? r.run_id,
+      cancelRequested: r.cancel_requested,
+      startedAt: r.started_at,
+    }));
+  }
+
+  /** Extends this instance's leases; returns the runs it still holds. */
+  async renew(owner: string, runIds: string[], leaseMs: number): Promise<Set<string>> {
+    if (runIds.length === 0) return new Set();
+    const { rows } = await this.pool.query<{ run_id: string }>(
+      `UPDATE delivery.runs SET lease_expires_at = now() + $3 * interval '1 millisecond'
+       WHERE run_id = ANY($2::uuid[]) AND lease_owner = $1 AND state IN ('ready', 'delivering') RETURNING run_id`,
+      [owner, runIds, leaseMs],
+    );
+    return new Set(rows.map((r) => r.run_id));
+  }
+
+  async release(owner: string, runId: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE delivery.runs SET lease_owner = NULL, lease_expires_at = NULL WHERE run_id = $1 AND lease_owner = $2`,
+      [runId, owner],
+    );
+  }
+
+  async isCancelRequested(runId: string): Promise<boolean> {
+    const { rows } = await this.pool.query<{ cancel_requested: boolean }>(
+      'SELECT cancel_requested FROM delivery.runs WHERE run_id = $1',
+      [runId],
+    );
+    return rows[0]?.cancel_requested ?? false;
+  }
+
+  /**
+   * Decides a ready run in one transaction: counts, profile limit, quota reservation (the tenant's month row
+   * is locked, so instances deciding runs of one tenant at once can never overshoot), contact statuses.
+   * `announce` publishes the outcome before the commit: if publishing fails nothing is decided.
+   */
+  async decide(
+    owner: string,
+    run: LeasedRun,
+    announce: (decision: Decision, counts: DeliveryCounts, quota: QuotaChange | null) => Promise<void>,
+  ): Promise<Decision | null> {
+    return inTransaction(this.pool, async (tx) => {
+      const locked = await tx.query<{ mapped: number }>(
+        `SELECT mapped FROM delivery.runs WHERE run_id = $1 AND state = 'ready' AND lease_owner = $2 FOR UPDATE`,
+        [run.runId, owner],
+      );
+      if (locked.rowCount === 0) return null;
+      const { rows } = await tx.query<{ unique: number }>(
+        'SELECT count(*)::int AS unique FROM delivery.run_contacts WHERE run_id = $1',
+        [run.runId],
+      );
+      const unique = rows[0].unique;
+      const month = quotaMonth(new Date());
+      const quotaUsed = await this.lockQuota(tx, run.tenantId, month);
+      const decision = decide({
+        mapped: locked.rows[0].mapped,
+        unique,
+        profileLimit: run.spec.profileLimit,
+        limitPolicy: run.spec.limitPolicy,
+        quotaPerMonth: run.spec.quotaPerMonth,
+        quotaUsed,
+      });
+
+      if (decision.action === 'skip') {
+        await tx.query(
+          `UPDATE delivery.runs SET state = 'skipped', duplicates = $2, over_limit = $3, over_quota = $4,
+             finished_at = now(), lease_owner = NULL, lease_expires_at = NULL WHERE run_id = $1`,
+          [run.runId, decision.counts.duplicates, decision.counts.overLimit, decision.counts.overQuota],
+        );
+        await announce(decision, decision.counts, null);
+        return decision;
+      }
+
+      const used = quotaUsed + decision.reserve;
+      await tx.query('UPDATE delivery.quota_usage SET used = $3 WHERE tenant_id = $1 AND month = $2', [
+        run.tenantId,
+        month,
+        used,
+      ]);
+      if (decision.overLimit + decision.overQuota > 0) {
+        // Stable order: seq (the source order), e-mail only breaks ties.
+        await tx.query(
+          `UPDATE delivery.run_contacts c SET status = CASE WHEN r.rn > $3 THEN 'over_limit' ELSE 'over_quota' END
+           FROM (SELECT email, row_number() OVER (ORDER BY seq, email) AS rn FROM delivery.run_contacts WHERE run_id = $1) r
+           WHERE c.run_id = $1 AND c.email = r.email AND r.rn > $2`,
+          [run.runId, decision.eligible, decision.eligible + decision.overQuota],
+        );
+      }
+      await tx.query(
+        `UPDATE delivery.runs SET state = 'delivering', duplicates = $2, over_limit = $3, over_quota = $4,
+           quota_month = $5, quota_reserved = $6, started_at = now() WHERE run_id = $1`,
+        [run.runId, decision.duplicates, decision.overLimit, decision.overQuota, month, decision.reserve],
+      );
+      const counts: DeliveryCounts = {
+        duplicates: decision.duplicates,
+        eligible: decision.eligible,
+        delivered: 0,
+        failed: 0,
+        overLimit: decision.overLimit,
+        overQuota: decision.overQuota,
+      };
+      await announce(decision, counts, { month, used });
+      return decision;
+    });
+  }
+
+  /** Pending contacts after `afterSeq`, in seq order. */
+  async pending(runId: string, afterSeq: number, limit: number): Promise<PendingContact[]> {
+    const { rows } = await this.pool.query<{
+      email: string;
+      seq: number;
+      contact: PendingContact['contact'];
+      segment_ids: string[];
+    }>(
+      `SELECT email, seq, contact, segment_ids FROM delivery.run_contacts
+       WHERE run_id = $1 AND status = 'pending' AND seq > $2 ORDER BY seq LIMIT $3`,
+      [runId, afterSeq, limit],
+    );
+    return rows.map((r) => ({ email: r.email, seq: r.seq, contact: r.contact, segmentIds: r.segment_ids }));
+  }
+
+  async markSent(runId: string, emails: string[]): Promise<number> {
+    if (emails.length === 0) return 0;
+    const result = await this.pool.query(
+      `UPDATE delivery.run_contacts SET status = 'sent', reason = NULL WHERE run_id = $1 AND email = ANY($2::text[]) AND status = 'pending'`,
+      [runId, emails],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  async markFailed(runId: string, failures: { email: string; reason: string }[]): Promise<void> {
+    if (failures.length === 0) return;
+    await this.pool.query(
+      `UPDATE delivery.run_contacts c SET status = 'failed', reason = f.reason
+       FROM jsonb_to_recordset($2::jsonb) AS f(email text, reason text)
+       WHERE c.run_id = $1 AND c.email = f.email AND c.status = 'pending'`,
+      [runId, JSON.stringify(failures.map((f) => ({ email: f.email, reason: f.reason.slice(0, 500) })))],
+    );
+  }
+
+  async counts(
+    runId: string,
+    client: Pool | PoolClient = this.pool,
+  ): Promise<DeliveryCounts & { pending: number }> {
+    const { rows } = await client.query<{
+      duplicates: number;
+      over_limit: number;
+      over_quota: number;
+      unique: number;
+      delivered: number;
+      failed: number;
+      pending: number;
+    }>(
+      `SELECT r.duplicates, r.over_limit, r.over_quota, c.unique, c.delivered, c.failed, c.pending
+       FROM delivery.runs r, LATERAL (
+         SELECT count(*)::int AS unique,
+                count(*) FILTER (WHERE status = 'sent')::int AS delivered,
+                count(*) FILTER (WHERE status = 'failed')::int AS failed,
+                count(*) FILTER (WHERE status = 'pending')::int AS pending
+         FROM delivery.run_contacts WHERE run_id = r.run_id) c
+       WHERE r.run_id = $1`,
+      [runId],
+    );
+    const r = rows[0];
+    return {
+      duplicates: r.duplicates,
+      eligible: r.unique - r.over_limit - r.over_quota,
+      delivered: r.delivered,
+      failed: r.failed,
+      overLimit: r.over_limit,
+      overQuota: r.over_quota,
+      pending: r.pending,
+    };
+  }
+
+  /**
+   * Ends a run this instance delivers: gives back the quota it reserved but did not deliver, records the
+   * state and, before the commit, lets `announce` publish the final events (so a failed publish retries).
+   * A failed run's contacts still pending are reported failed with `failReason`.
+   */
+  async finish(
+    owner: string,
+    runId: string,
+    state: TerminalState,
+    failure: { code: string; message: string } | null,
+    announce: (counts: DeliveryCounts, quota: QuotaChange | null) => Promise<void>,
+  ): Promise<DeliveryCounts | null> {
+    return inTransaction(this.pool, async (tx) => {
+      const locked = await tx.query<{
+        tenant_id: string;
+        quota_month: string | null;
+        quota_reserved: number;
+      }>(
+        `SELECT tenant_id, quota_month, quota_reserved FROM delivery.runs
+         WHERE run_id = $1 AND lease_owner = $2 AND state IN ('ready', 'delivering') FOR UPDATE`,
+        [runId, owner],
+      );
+      if (locked.rowCount === 0) return null;
+      const { tenant_id: tenantId, quota_month: month, quota_reserved: reserved } = locked.rows[0];
+      if (failure) {
+        await tx.query(
+          `UPDATE delivery.run_contacts SET status = 'failed', reason = $2 WHERE run_id = $1 AND status = 'pending'`,
+          [runId, failure.message.slice(0, 500)],
+        );
+      }
+      const { pending: _pending, ...counts } = await this.counts(runId, tx);
+      let quota: QuotaChange | null = null;
+      const giveBack = reserved - counts.delivered;
+      if (month && giveBack > 0) {
+        await this.lockQuota(tx, tenantId, month);
+        const { rows } = await tx.query<{ used: number }>(
+          `UPDATE delivery.quota_usage SET used = GREATEST(0, used - $3) WHERE tenant_id = $1 AND month = $2 RETURNING used`,
+          [tenantId, month, giveBack],
+        );
+        quota = { month, used: rows[0].used };
+      }
+      await tx.query(
+        `UPDATE delivery.runs SET state = $2, quota_reserved = $3, failure_code = $4, failure_message = $5,
+           finished_at = now(), lease_owner = NULL, lease_expires_at = NULL WHERE run_id = $1`,
+        [runId, state, Math.min(reserved, counts.delivered), failure?.code ?? null, failure?.message ?? null],
+      );
+      await announce(counts, quota);
+      return counts;
+    });
+  }
+
+  /**
+   * Records a cancel. A run not yet delivering ends here (returns 'canceled-now'); a delivering run is
+   * stopped by whichever instance holds it ('requested').
+   */
+  async requestCancel(
+    runId: string,
+    tenantId: string,
+    announce: (counts: DeliveryCounts | undefined) => Promise<void>,
+  ): Promise<'canceled-now' | 'requested' | 'already-finished'> {
+    return inTransaction(this.pool, async (tx) => {
+      const { rows } = await tx.query<{ state: string }>(
+        `INSERT INTO delivery.runs (run_id, tenant_id, cancel_requested) VALUES ($1, $2, true)
+         ON CONFLICT (run_id) DO UPDATE SET cancel_requested = true RETURNING state`,
+        [runId, tenantId],
+      );
+      const state = rows[0].state;
+      if (state === 'delivering') return 'requested';
+      if (state !== 'staging' && state !== 'ready') return 'already-finished';
+      await tx.query(
+        `UPDATE delivery.runs SET state = 'canceled', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL WHERE run_id = $1`,
+        [runId],
+      );
+      await announce(undefined);
+      return 'canceled-now';
+    });
+  }
+
+  /** Locks (creating if needed) the tenant's month row and returns what is used. */
+  private async lockQuota(tx: PoolClient, tenantId: string, month: string): Promise<number> {
+    await tx.query(
+      `INSERT INTO delivery.quota_usage (tenant_id, month, used) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING`,
+      [tenantId, month],
+    );
+    const { rows } = await tx.query<{ used: number }>(
+      'SELECT used FROM delivery.quota_usage WHERE tenant_id = $1 AND month = $2 FOR UPDATE',
+      [tenantId, month],
+    );
+    return rows[0].used;
+  }
+}

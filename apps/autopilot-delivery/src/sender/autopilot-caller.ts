@@ -1,0 +1,88 @@
+import { AutopilotError, isAutopilotFailure } from '@export/autopilot-client';
+import { backoff } from '@export/kafka';
+import { ExponentialBackoff, handleWhen, retry, type RetryPolicy } from 'cockatiel';
+import type { Logger } from 'pino';
+import type { DeliveryMetrics } from '../metrics/delivery.metrics';
+import { KeyRejectedError, type KeyPacer } from '../pacing/key-pacer';
+
+export interface CallerOptions {
+  /** Attempts on 5xx / timeouts / connection errors (a 429 is pacing, not an attempt). */
+  maxAttempts: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
+}
+
+/** One paced, retried Autopilot call with the key identified by its hash. */
+export type PacedCall = <T>(route: string, send: () => Promise<T>) => Promise<T>;
+
+/**
+ * Every Autopilot call goes through here: wait for the key's slot (shared by all instances), send, and
+ * - 429: push the key's next slot back (Retry-After, else exponential backoff with jitter) and send again;
+ * - 5xx / timeout / connection error: retry with exponential backoff and jitter (cockatiel), then give up
+ *   with the last AutopilotError;
+ * - 401: mark the key dead for every instance and throw KeyRejectedError;
+ * - 400: thrown to the caller, which isolates the bad contact.
+ */
+export class AutopilotCaller {
+  private readonly policy: RetryPolicy;
+
+  constructor(
+    private readonly pacer: KeyPacer,
+    private readonly metrics: DeliveryMetrics,
+    options: CallerOptions,
+    private readonly logger: Logger,
+  ) {
+    this.policy = retry(
+      handleWhen((error) => isAutopilotFailure(error, 'unavailable')),
+      {
+        maxAttempts: Math.max(0, options.maxAttempts - 1),
+        backoff: new ExponentialBackoff({
+          initialDelay: options.initialDelayMs,
+          maxDelay: options.maxDelayMs,
+        }),
+      },
+    );
+    this.policy.onRetry(({ delay, ...reason }) => {
+      this.metrics.retries.inc({ reason: 'unavailable' });
+      const error = 'error' in reason ? reason.error : undefined;
+      this.logger.warn(
+        { delayMs: Math.round(delay), reason: error instanceof Error ? error.message : undefined },
+        'Autopilot unavailable; retrying',
+      );
+    });
+  }
+
+  /** A call bound to one key and one abort signal. */
+  forKey(hash: string, signal: AbortSignal): PacedCall {
+    return (route, send) => this.call(hash, route, send, signal);
+  }
+
+  async call<T>(hash: string, route: string, send: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    return this.policy.execute(async () => {
+      for (let limited = 1; ; limited++) {
+        await this.pacer.acquire(hash, signal);
+        try {
+          const result = await send();
+          this.metrics.responses.inc({ route, status: '200' });
+          return result;
+        } catch (error) {
+          this.metrics.responses.inc({
+            route,
+            status: error instanceof AutopilotError ? String(error.status ?? 'error') : 'error',
+          });
+          if (isAutopilotFailure(error, 'rate-limited')) {
+            this.metrics.rateLimited.inc();
+            this.metrics.retries.inc({ reason: 'rate-limited' });
+            await this.pacer.slowDown(hash, error.retryAfterMs ?? backoff(limited, 250, 30_000));
+            continue;
+          }
+          if (isAutopilotFailure(error, 'key-rejected')) {
+            await this.pacer.markDead(hash);
+            throw new KeyRejectedError();
+          }
+          throw error;
+        }
+      }
+    }, signal);
+  }
+}

@@ -1,0 +1,110 @@
+import {
+  isAutopilotFailure,
+  type AutopilotClient,
+  type AutopilotContactInput,
+} from '@export/autopilot-client';
+import type { PendingContact } from '../runs/runs.repository';
+import type { PacedCall } from './autopilot-caller';
+
+export interface ContactFailure {
+  email: string;
+  reason: string;
+}
+
+export interface ChunkContext {
+  client: Pick<AutopilotClient, 'bulkUpsert' | 'upsertContact' | 'addToList'>;
+  call: PacedCall;
+  /** Autopilot list id of a segment. */
+  listIdOf(segmentId: string): string | undefined;
+  /** Called right after each successful call, so the ledger is current when a crash happens. */
+  onSent(emails: string[]): Promise<void>;
+  onFailed(failures: ContactFailure[]): Promise<void>;
+}
+
+/**
+ * Delivers up to 100 contacts (distinct e-mails) in one bulk upsert; the first segment's list is joined
+ * in the same call (`_autopilot_list`), further segments with one call each. A 400 splits the chunk in
+ * halves until the bad contacts are alone (reported failed with Autopilot's message); an e-mail missing
+ * from the bulk answer is upserted alone to land it or learn why.
+ */
+export async function deliverChunk(ctx: ChunkContext, contacts: PendingContact[]): Promise<void> {
+  if (contacts.length === 0) return;
+  let landed: Set<string>;
+  try {
+    const result = await ctx.call('POST /contacts', () =>
+      ctx.client.bulkUpsert(contacts.map((c) => payload(ctx, c))),
+    );
+    landed = new Set(result.emailContactMap.keys());
+  } catch (error) {
+    if (!isAutopilotFailure(error, 'bad-request')) throw error;
+    if (contacts.length === 1) return ctx.onFailed([{ email: contacts[0].email, reason: error.message }]);
+    const half = Math.ceil(contacts.length / 2);
+    await deliverChunk(ctx, contacts.slice(0, half));
+    await deliverChunk(ctx, contacts.slice(half));
+    return;
+  }
+
+  const stored: PendingContact[] = [];
+  const failed: ContactFailure[] = [];
+  for (const contact of contacts) {
+    if (landed.has(contact.email)) {
+      stored.push(contact);
+      continue;
+    }
+    try {
+      await ctx.call('POST /contact', () => ctx.client.upsertContact(payload(ctx, contact)));
+      stored.push(contact);
+    } catch (error) {
+      if (!isAutopilotFailure(error, 'bad-request')) throw error;
+      failed.push({ email: contact.email, reason: `not stored by the bulk upsert; alone: ${error.message}` });
+    }
+  }
+
+  const unjoined = await joinFurtherLists(ctx, stored);
+  failed.push(...unjoined);
+  const refused = new Set(unjoined.map((f) => f.email));
+  await ctx.onSent(stored.filter((c) => !refused.has(c.email)).map((c) => c.email));
+  await ctx.onFailed(failed);
+}
+
+/**
+ * Contacts in several segments join the further lists with one bulk upsert per list carrying only
+ * `Email` and `_autopilot_list` (fields left as they are): one call per 100 contacts instead of one
+ * `POST /list/:id/contact/:email` per contact, which at 5 r/s would make overlapping segments 100x
+ * slower. A contact the bulk call does not take joins one by one.
+ */
+async function joinFurtherLists(ctx: ChunkContext, contacts: PendingContact[]): Promise<ContactFailure[]> {
+  const byList = new Map<string, PendingContact[]>();
+  for (const contact of contacts) {
+    for (const segmentId of contact.segmentIds.slice(1)) {
+      const listId = ctx.listIdOf(segmentId);
+      if (listId) byList.set(listId, [...(byList.get(listId) ?? []), contact]);
+    }
+  }
+  const failures: ContactFailure[] = [];
+  for (const [listId, members] of byList) {
+    let alone = members;
+    try {
+      const result = await ctx.call('POST /contacts', () =>
+        ctx.client.bulkUpsert(members.map((c) => ({ Email: c.contact.Email, _autopilot_list: listId }))),
+      );
+      alone = members.filter((c) => !result.emailContactMap.has(c.email));
+    } catch (error) {
+      if (!isAutopilotFailure(error, 'bad-request')) throw error;
+    }
+    for (const contact of alone) {
+      try {
+        await ctx.call('POST /list/:id/contact/:email', () => ctx.client.addToList(listId, contact.email));
+      } catch (error) {
+        if (!isAutopilotFailure(error, 'bad-request')) throw error;
+        failures.push({ email: contact.email, reason: `could not join list ${listId}: ${error.message}` });
+      }
+    }
+  }
+  return failures;
+}
+
+function payload(ctx: ChunkContext, contact: PendingContact): AutopilotContactInput {
+  const listId = contact.segmentIds.length > 0 ? ctx.listIdOf(contact.segmentIds[0]) : undefined;
+  return listId ? { ...contact.contact, _autopilot_list: listId } : { ...contact.contact };
+}

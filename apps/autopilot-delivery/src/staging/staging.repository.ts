@@ -1,0 +1,124 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { MappedContact, RunSpec } from '@export/contracts';
+import type { Pool, PoolClient } from 'pg';
+import { inTransaction, PG_POOL } from '../database/database.module';
+
+export type StageOutcome = 'staged' | 'already-staged' | 'run-closed';
+
+/** One contact per normalised e-mail within a batch, merged as the ledger merges across batches. */
+export interface StagedContact {
+  email: string;
+  seq: number;
+  contact: MappedContact['contact'];
+  segmentIds: string[];
+}
+
+/** Merges duplicates inside one batch (a row is updated once per statement): smallest seq wins, segments unite. */
+export function mergeBatch(contacts: MappedContact[]): StagedContact[] {
+  const byEmail = new Map<string, StagedContact>();
+  for (const c of contacts) {
+    const existing = byEmail.get(c.email);
+    if (!existing) {
+      byEmail.set(c.email, { email: c.email, seq: c.seq, contact: c.contact, segmentIds: [c.segmentId] });
+      continue;
+    }
+    if (!existing.segmentIds.includes(c.segmentId)) existing.segmentIds.push(c.segmentId);
+    if (c.seq < existing.seq) {
+      existing.seq = c.seq;
+      existing.contact = c.contact;
+    }
+  }
+  return [...byEmail.values()];
+}
+
+/**
+ * The staging half of the ledger: each batch once, in one transaction, so a redelivered batch changes
+ * nothing. The run row is locked first, so a batch and the run's `end` never interleave.
+ */
+@Injectable()
+export class StagingRepository {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
+
+  async stageBatch(
+    run: RunSpec,
+    batchSeq: number,
+    contacts: MappedContact[],
+    correlationId: string,
+  ): Promise<StageOutcome> {
+    return inTransaction(this.pool, async (tx) => {
+      const state = await this.lockRun(tx, run, correlationId);
+      if (state !== 'staging' && state !== 'ready') return 'run-closed';
+      const inserted = await tx.query(
+        `INSERT INTO delivery.staged_batches (run_id, batch_seq, contacts) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING`,
+        [run.runId, batchSeq, contacts.length],
+      );
+      if (inserted.rowCount === 0) return 'already-staged';
+      const merged = mergeBatch(contacts);
+      if (merged.length > 0) {
+        await tx.query(
+          `INSERT INTO delivery.run_contacts (run_id, email, seq, contact, segment_ids)
+           SELECT $1, x.email, x.seq, x.contact, x.segment_ids
+           FROM jsonb_to_recordset($2::jsonb) AS x(email text, seq int, contact jsonb, segment_ids text[])
+           ON CONFLICT (run_id, email) DO UPDATE SET
+             seq = LEAST(run_contacts.seq, EXCLUDED.seq),
+             contact = CASE WHEN EXCLUDED.seq < run_contacts.seq THEN EXCLUDED.contact ELSE run_contacts.contact END,
+             segment_ids = ARRAY(SELECT DISTINCT unnest(run_contacts.segment_ids || EXCLUDED.segment_ids) ORDER BY 1)`,
+          [
+            run.runId,
+            JSON.stringify(
+              merged.map((m) => ({
+                email: m.email,
+                seq: m.seq,
+                contact: m.contact,
+                segment_ids: m.segmentIds,
+              })),
+            ),
+          ],
+        );
+      }
+      await tx.query(
+        `UPDATE delivery.runs SET staged_batches = staged_batches + 1, mapped = mapped + $2,
+           state = CASE WHEN expected_batches IS NOT NULL AND staged_batches + 1 >= expected_batches THEN 'ready' ELSE state END,
+           ready_at = CASE WHEN expected_batches IS NOT NULL AND staged_batches + 1 >= expected_batches THEN now() ELSE ready_at END
+         WHERE run_id = $1`,
+        [run.runId, contacts.length],
+      );
+      return 'staged';
+    });
+  }
+
+  /** Records the run's end; the run is ready once every announced batch is staged (now or later). */
+  async recordEnd(
+    run: RunSpec,
+    batches: number,
+    extracted: number,
+    correlationId: string,
+  ): Promise<StageOutcome> {
+    return inTransaction(this.pool, async (tx) => {
+      const state = await this.lockRun(tx, run, correlationId);
+      if (state !== 'staging') return state === 'ready' ? 'already-staged' : 'run-closed';
+      await tx.query(
+        `UPDATE delivery.runs SET expected_batches = $2, extracted = $3,
+           state = CASE WHEN staged_batches >= $2 THEN 'ready' ELSE state END,
+           ready_at = CASE WHEN staged_batches >= $2 THEN now() ELSE ready_at END
+         WHERE run_id = $1`,
+        [run.runId, batches, extracted],
+      );
+      return 'staged';
+    });
+  }
+
+  private async lockRun(tx: PoolClient, run: RunSpec, correlationId: string): Promise<string> {
+    // A cancel may have created the row without a spec: fill it in, keep its state.
+    const { rows } = await tx.query<{ state: string }>(
+      `INSERT INTO delivery.runs (run_id, tenant_id, connection_id, spec, correlation_id) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (run_id) DO UPDATE SET spec = COALESCE(runs.spec, EXCLUDED.spec),
+         connection_id = COALESCE(runs.connection_id, EXCLUDED.connection_id),
+         correlation_id = COALESCE(runs.correlation_id, EXCLUDED.correlation_id)
+       RETURNING state`,
+      [run.runId, run.tenantId, run.connectionId, JSON.stringify(run), correlationId],
+    );
+    return rows[0].state;
+  }
+}

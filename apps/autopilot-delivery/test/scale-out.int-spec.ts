@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import { createTestDatabase, type TestDatabase } from '@export/testing';
+import axios from 'axios';
+import { Client } from 'pg';
+import {
+  emails,
+  publishRun,
+  runSpec,
+  startControlPlane,
+  startDelivery,
+  startSimulator,
+  uid,
+  waitForEvent,
+  watchRunEvents,
+  type DeliveryInstance,
+} from './support/harness';
+
+/** Several delivery instances and crashes: shared pacing, exact quotas, nothing lost. */
+describe('autopilot-delivery scaled out', () => {
+  let db: TestDatabase;
+  let sim: Awaited<ReturnType<typeof startSimulator>>;
+  let controlPlane: Awaited<ReturnType<typeof startControlPlane>>;
+  let events: Awaited<ReturnType<typeof watchRunEvents>>;
+  let pg: Client;
+  const instances: DeliveryInstance[] = [];
+  const start = (groupId: string, joinGroup: boolean) =>
+    startDelivery(
+      {
+        KAFKA_GROUP_ID: groupId,
+        DATABASE_URL: db.url,
+        AUTOPILOT_BASE_URL: sim.baseUrl,
+        CONTROL_PLANE_URL: controlPlane.url,
+        AUTOPILOT_RATE_LIMIT_RPS: '5',
+        // One run per instance, so runs sharing a key are delivered by different instances at once.
+        DELIVERY_MAX_RUNS: '1',
+      },
+      { joinGroup },
+    ).then((instance) => {
+      instances.push(instance);
+      return instance;
+    });
+
+  beforeAll(async () => {
+    db = await createTestDatabase('delivery_scale');
+    sim = await startSimulator({ SIM_RATE_LIMIT_RPS: '5', SIM_API_KEYS: 'unused-key' });
+    controlPlane = await startControlPlane();
+    events = await watchRunEvents();
+    pg = new Client({ connectionString: db.url });
+    await pg.connect();
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(instances.map((i) => i.stop()));
+    await events?.stop();
+    await pg?.end();
+    await sim?.stop();
+    await controlPlane?.close();
+    await db?.drop();
+  }, 60_000);
+
+  async function tenant() {
+    const tenantId = uid('tenant');
+    const connectionId = uid('conn');
+    const apiKey = `key-${randomUUID()}`;
+    const account = uid('account');
+    await axios.post(`${sim.url}/__sim/keys`, { key: apiKey, account });
+    controlPlane.connections.set(connectionId, { tenantId, apiKey, status: 'active' });
+    const contacts = async () =>
+      (await axios.get(`${sim.url}/__sim/contacts`, { params: { account } })).data.contacts as {
+        email: string;
+        upserts: number;
+      }[];
+    return { tenantId, connectionId, apiKey, account, contacts };
+  }
+
+  it('two instances share one key and one tenant quota: paced, exact, each contact once', async () => {
+    const groupId = uid('delivery-scale');
+    const pair = [await start(groupId, false), await start(groupId, true)];
+    const t = await tenant();
+    const spec = () =>
+      runSpec({
+        tenantId: t.tenantId,
+        connectionId: t.connectionId,
+        quotaPerMonth: 2500,
+        limitPolicy: 'truncate',
+      });
+    const runs = [spec(), spec(), spec()];
+    await Promise.all([
+      publishRun(runs[0], emails('one', 1200)),
+      publishRun(runs[1], emails('two', 1200)),
+      publishRun(runs[2], emails('three', 600)),
+    ]);
+    const completed = await Promise.all(
+      runs.map((r) => waitForEvent(events, r.runId, 'delivery-completed', 55_000)),
+    );
+    const delivered = completed.reduce((sum, e) => sum + e.counts.delivered, 0);
+    const overQuota = completed.reduce((sum, e) => sum + e.counts.overQuota, 0);
+    expect(delivered).toBe(2500);
+    expect(overQuota).toBe(500);
+
+    const contacts = await t.contacts();
+    expect(contacts).toHaveLength(2500);
+    expect(contacts.filter((c) => c.upserts !== 1)).toEqual([]);
+    const stats = await sim.stats();
+    expect(stats.keys[t.apiKey].maxRequestsInWindow).toBeLessThanOrEqual(5);
+    expect(stats.rateLimited).toBe(0);
+    const { rows } = await pg.query('SELECT used FROM delivery.quota_usage WHERE tenant_id = $1', [
+      t.tenantId,
+    ]);
+    expect(rows).toEqual([{ used: 2500 }]);
+    // Both instances delivered: the key was shared across processes, not taken in turns by one.
+    for (const instance of pair) {
+      const metrics: string = (await axios.get(`${instance.url}/metrics`)).data;
+      const line = metrics
+        .split('\n')
+        .find((l) => l.startsWith('autopilot_delivery_contacts_delivered_total'));
+      expect(Number(line?.split(' ').at(-1))).toBeGreaterThan(0);
+    }
+  }, 90_000);
+
+  it('a killed instance loses nothing: a restarted one resumes the run with exact counts', async () => {
+    await Promise.all(instances.splice(0).map((i) => i.stop()));
+    const groupId = uid('delivery-kill');
+    const first = await start(groupId, false);
+    const t = await tenant();
+    const run = runSpec({ tenantId: t.tenantId, connectionId: t.connectionId, quotaPerMonth: 10_000 });
+    await publishRun(run, emails('kill', 3000));
+    await waitForEvent(events, run.runId, 'delivery-progress');
+    await first.stop('SIGKILL');
+    // The killed member stays in the group until its session times out; the new one joins beside it.
+    await start(groupId, true);
+    const completed = await waitForEvent(events, run.runId, 'delivery-completed', 55_000);
+    expect(completed.counts).toEqual({
+      duplicates: 0,
+      eligible: 3000,
+      delivered: 3000,
+      failed: 0,
+      overLimit: 0,
+      overQuota: 0,
+    });
+    expect(await t.contacts()).toHaveLength(3000);
+    const { rows } = await pg.query('SELECT used FROM delivery.quota_usage WHERE tenant_id = $1', [
+      t.tenantId,
+    ]);
+    expect(rows).toEqual([{ used: 3000 }]);
+  }, 90_000);
+});

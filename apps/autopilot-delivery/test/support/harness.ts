@@ -1,0 +1,278 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { TOPICS, type ContactsMappedV1, type RunEventV1, type RunSpec } from '@export/contracts';
+import { collectMessages, expectEventually, produceRaw, testKafka } from '@export/testing';
+import { JwtService } from '@nestjs/jwt';
+import axios from 'axios';
+import express from 'express';
+
+export const ROOT = join(__dirname, '../../../..');
+export const JWT_SECRET = 'dev-only-auth-jwt-secret-for-local-development';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface Process {
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+function startProcess(
+  script: string,
+  env: Record<string, string>,
+  port: number,
+  ready: string,
+): Promise<Process> {
+  const child = spawn(process.execPath, [script], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: 'pipe',
+  });
+  let output = '';
+  child.stdout?.on('data', (d) => (output = (output + d).slice(-200_000)));
+  child.stderr?.on('data', (d) => (output = (output + d).slice(-200_000)));
+  const url = `http://127.0.0.1:${port}`;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const proc: Process = {
+    url,
+    child,
+    output: () => output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      await exited;
+    },
+  };
+  return expectEventually(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`${script} exited: ${output.slice(-2000)}`);
+      const res = await axios.get(`${url}${ready}`, { validateStatus: () => true, timeout: 1000 });
+      return res.status === 200 ? proc : false;
+    },
+    { timeoutMs: 40_000, intervalMs: 200, message: `${script} ready` },
+  );
+}
+
+/** The simulator's built artifact as a child process. */
+export async function startSimulator(
+  env: Record<string, string>,
+): Promise<Process & { baseUrl: string; stats(): Promise<SimStats> }> {
+  const script = join(ROOT, 'dist/apps/autopilot-simulator/main.js');
+  if (!existsSync(script)) throw new Error('Build the simulator first: npx nx build autopilot-simulator');
+  const proc = await startProcess(script, { LOG_LEVEL: 'warn', ...env }, await freePort(), '/__sim/health');
+  return {
+    ...proc,
+    baseUrl: `${proc.url}/v1`,
+    stats: async () => (await axios.get(`${proc.url}/__sim/stats`)).data,
+  };
+}
+
+export interface SimStats {
+  requests: { total: number; byRoute: Record<string, Record<string, number>> };
+  rateLimited: number;
+  unauthorized: number;
+  keys: Record<
+    string,
+    { requests: number; admitted: number; maxAdmittedInWindow: number; maxRequestsInWindow: number }
+  >;
+  contacts: { total: number; byAccount: Record<string, number> };
+  lists: Array<{ account: string; list_id: string; title: string; members: number }>;
+  duplicateListTitles: { count: number };
+  duplicateEmailsInBulk: number;
+  resubscribeViolations: { count: number };
+}
+
+export interface DeliveryInstance extends Process {
+  groupId: string;
+}
+
+/** A delivery instance (built artifact) whose consumer groups start at the end of the shared topics. */
+export async function startDelivery(
+  env: Record<string, string> & { KAFKA_GROUP_ID: string },
+  { joinGroup = false }: { joinGroup?: boolean } = {},
+): Promise<DeliveryInstance> {
+  // Only a group without members can have its offsets set: further instances just join.
+  if (!joinGroup) await skipHistory(env.KAFKA_GROUP_ID);
+  const proc = await startProcess(
+    join(ROOT, 'dist/apps/autopilot-delivery/main.js'),
+    {
+      LOG_LEVEL: 'warn',
+      DELIVERY_LEASE_MS: '4000',
+      DELIVERY_RETRY_INITIAL_MS: '100',
+      DELIVERY_RETRY_MAX_MS: '1000',
+      ...env,
+    },
+    await freePort(),
+    '/readyz',
+  );
+  return { ...proc, groupId: env.KAFKA_GROUP_ID };
+}
+
+/**
+ * The broker is shared: a new group would read every run other engineers ever published. Committing the
+ * groups at the topics' ends first makes the service see only this suite's messages.
+ */
+async function skipHistory(groupId: string): Promise<void> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    for (const [group, topic] of [
+      [groupId, TOPICS.contactsMapped.name],
+      [`${groupId}-control`, TOPICS.runControl.name],
+    ]) {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      await admin.setOffsets({
+        groupId: group,
+        topic,
+        partitions: offsets.map((o) => ({ partition: o.partition, offset: o.high })),
+      });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Stub of the control plane's internal credentials endpoint (checks the service token like the real one). */
+export async function startControlPlane(): Promise<{
+  url: string;
+  connections: Map<
+    string,
+    { tenantId: string; apiKey: string; status: 'active' | 'needs-attention' | 'deleted' }
+  >;
+  close(): Promise<void>;
+}> {
+  const jwt = new JwtService({ secret: JWT_SECRET });
+  const connections = new Map<
+    string,
+    { tenantId: string; apiKey: string; status: 'active' | 'needs-attention' | 'deleted' }
+  >();
+  const app = express();
+  app.get('/internal/v1/connections/:id/credentials', async (req, res) => {
+    try {
+      const claims = await jwt.verifyAsync((req.headers.authorization ?? '').replace(/^Bearer /, ''), {
+        algorithms: ['HS256'],
+      });
+      if (claims.role !== 'service') return void res.status(403).end();
+    } catch {
+      return void res.status(401).end();
+    }
+    const connection = connections.get(req.params.id);
+    if (!connection || connection.tenantId !== req.query['tenantId'] || connection.status === 'deleted')
+      return void res.status(404).end();
+    res.json({ connectionId: req.params.id, ...connection });
+  });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    connections,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+export function runSpec(overrides: Partial<RunSpec> & { tenantId: string; connectionId: string }): RunSpec {
+  return {
+    runId: randomUUID(),
+    exportId: `exp-${randomUUID().slice(0, 8)}`,
+    trigger: 'on-demand',
+    segments: [
+      {
+        segmentId: 'seg-a',
+        segmentName: 'Segment A',
+        listName: `List A ${randomUUID().slice(0, 6)}`,
+        snapshot: { format: 'jsonl', location: 'file:///dev/null' },
+      },
+    ],
+    mapping: { email: 'EMail' },
+    limitPolicy: 'skip',
+    profileLimit: 100_000,
+    quotaPerMonth: null,
+    ...overrides,
+  };
+}
+
+export interface ContactRow {
+  email: string;
+  segmentId?: string;
+}
+
+/** Publishes a run as mapping would: batches of `batchSize` (seq = position), then `end`. */
+export async function publishRun(
+  run: RunSpec,
+  rows: ContactRow[],
+  batchSize = 500,
+  options: { endFirst?: boolean } = {},
+): Promise<void> {
+  const batches: ContactsMappedV1[] = [];
+  for (let start = 0, batchSeq = 0; start < rows.length || batchSeq === 0; start += batchSize, batchSeq++) {
+    const slice = rows.slice(start, start + batchSize);
+    batches.push({
+      kind: 'batch',
+      run,
+      batchSeq,
+      rejected: 0,
+      contacts: slice.map((r, i) => ({
+        seq: start + i,
+        email: r.email.trim().toLowerCase(),
+        segmentId: r.segmentId ?? run.segments[0].segmentId,
+        contact: { Email: r.email, FirstName: `F${start + i}` },
+      })),
+    });
+    if (start + batchSize >= rows.length) break;
+  }
+  const end: ContactsMappedV1 = { kind: 'end', run, batches: batches.length, extracted: rows.length };
+  const all = options.endFirst ? [end, ...batches] : [...batches, end];
+  const headers = { 'x-correlation-id': `it-${run.runId}` };
+  for (let i = 0; i < all.length; i += 50) {
+    await produceRaw(
+      TOPICS.contactsMapped.name,
+      all.slice(i, i + 50).map((value) => ({ key: run.runId, value: JSON.stringify(value), headers })),
+    );
+  }
+}
+
+export function emails(prefix: string, count: number, domain = 'example.com'): ContactRow[] {
+  return Array.from({ length: count }, (_, i) => ({ email: `${prefix}${i}@${domain}` }));
+}
+
+/** Run events of this suite, parsed; poll with `forRun`. */
+export async function watchRunEvents() {
+  const collector = await collectMessages([TOPICS.runEvents.name]);
+  return {
+    forRun: (runId: string): RunEventV1[] =>
+      collector.messages
+        .filter((m) => m.key === runId && m.value)
+        .map((m) => JSON.parse(m.value as string) as RunEventV1),
+    stop: collector.stop,
+  };
+}
+
+export async function waitForEvent<T extends RunEventV1['type']>(
+  events: { forRun(runId: string): RunEventV1[] },
+  runId: string,
+  type: T,
+  timeoutMs = 40_000,
+): Promise<Extract<RunEventV1, { type: T }>> {
+  return expectEventually(
+    () => events.forRun(runId).find((e) => e.type === type) as Extract<RunEventV1, { type: T }> | undefined,
+    {
+      timeoutMs,
+      intervalMs: 100,
+      message: `${type} of run ${runId}`,
+    },
+  );
+}
+
+export const uid = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
