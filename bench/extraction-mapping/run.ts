@@ -4,21 +4,17 @@
  * peak RSS of each service (VmRSS sampled every 200 ms) and saves the figures under bench/results/.
  *
  *   npx nx run-many -t build -p segment-extraction,field-mapping
- *   node -r @swc-node/register bench/extraction-mapping/run.ts [--rows 1000000] [--partitions 4]
- *
- * Path aliases are not available under plain @swc-node/register, so this imports only packages and
- * relative files.
+ *   npm run bench:extraction-mapping -- [--rows 1000000] [--partitions 4]
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { Command } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
-import { readRssMiB, startServiceProcess, type ServiceProcess } from '../../libs/testing/src/service-process';
+import { freePort, readRssMiB, startGroupAtEnd, startServiceProcess, type ServiceProcess } from '@export/testing';
 
 const ROOT = resolve(__dirname, '../..');
 const TOPIC_RUN_REQUESTED = 'export.run-requested.v1';
@@ -77,34 +73,7 @@ async function generateCdmFolder(dir: string, rows: number, partitions: number):
   return modelFile;
 }
 
-/** Positions a new consumer group at the end of a topic so it skips the shared broker's history. */
-async function startGroupAtEnd(groupId: string, topic: string): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    await admin.setOffsets({
-      groupId,
-      topic,
-      partitions: offsets.map((o) => ({ partition: o.partition, offset: o.high })),
-    });
-  } finally {
-    await admin.disconnect();
-  }
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 async function main(): Promise<void> {
   const suffix = randomUUID().slice(0, 8);
@@ -126,10 +95,10 @@ async function main(): Promise<void> {
       extraction: `bench-segment-extraction-${suffix}`,
       mapping: `bench-field-mapping-${suffix}`,
     };
-    await startGroupAtEnd(groups.extraction, TOPIC_RUN_REQUESTED);
-    await startGroupAtEnd(groups.mapping, TOPIC_PROFILES_EXTRACTED);
-    await startGroupAtEnd(`bench-collector-${suffix}`, TOPIC_CONTACTS_MAPPED);
-    await startGroupAtEnd(`bench-collector-${suffix}`, TOPIC_RUN_EVENTS);
+    await startGroupAtEnd(groups.extraction, [TOPIC_RUN_REQUESTED]);
+    await startGroupAtEnd(groups.mapping, [TOPIC_PROFILES_EXTRACTED]);
+    await startGroupAtEnd(`bench-collector-${suffix}`, [TOPIC_CONTACTS_MAPPED]);
+    await startGroupAtEnd(`bench-collector-${suffix}`, [TOPIC_RUN_EVENTS]);
 
     const logDir = join(dir, 'logs');
     const started = await Promise.all(

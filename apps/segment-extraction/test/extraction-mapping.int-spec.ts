@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import {
   ContactsMappedV1,
@@ -16,41 +15,15 @@ import {
   expectEventually,
   produceRaw,
   startServiceProcess,
-  testKafka,
+  freePort,
+  startGroupAtEnd,
   type CollectedMessage,
   type ServiceProcess,
 } from '@export/testing';
 
 const SAMPLE = join(__dirname, '../../../libs/snapshot-reader/fixtures/cdm-sample/model.json');
 
-/** A fresh consumer group starts at the current end of the topic, so the services skip the shared broker's history. */
-async function startGroupAtEnd(groupId: string, topic: string): Promise<void> {
-  const admin = testKafka().admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    await admin.setOffsets({
-      groupId,
-      topic,
-      partitions: offsets.map((o) => ({ partition: o.partition, offset: o.high })),
-    });
-  } finally {
-    await admin.disconnect();
-  }
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 function runSpec(location: string): RunSpec {
   return {
@@ -98,8 +71,8 @@ describe('segment-extraction + field-mapping as processes on the real broker', (
   beforeAll(async () => {
     const extractionGroup = `it-segment-extraction-${suffix}`;
     const mappingGroup = `it-field-mapping-${suffix}`;
-    await startGroupAtEnd(extractionGroup, TOPICS.runRequested.name);
-    await startGroupAtEnd(mappingGroup, TOPICS.profilesExtracted.name);
+    await startGroupAtEnd(extractionGroup, [TOPICS.runRequested.name]);
+    await startGroupAtEnd(mappingGroup, [TOPICS.profilesExtracted.name]);
     collector = await collectMessages([
       TOPICS.profilesExtracted.name,
       TOPICS.contactsMapped.name,

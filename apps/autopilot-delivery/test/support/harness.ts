@@ -1,11 +1,18 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { TOPICS, type ContactsMappedV1, type RunEventV1, type RunSpec } from '@export/contracts';
-import { collectMessages, expectEventually, produceRaw, testKafka } from '@export/testing';
+import {
+  collectMessages,
+  expectEventually,
+  freePort,
+  produceRaw,
+  startGroupAtEnd,
+  startServiceProcess,
+} from '@export/testing';
 import { JwtService } from '@nestjs/jwt';
 import axios from 'axios';
 import express from 'express';
@@ -13,64 +20,31 @@ import express from 'express';
 export const ROOT = join(__dirname, '../../../..');
 export const JWT_SECRET = 'dev-only-auth-jwt-secret-for-local-development';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 export interface Process {
   url: string;
   child: ChildProcess;
   output: () => string;
-  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGTERM (graceful) by default; SIGKILL as a crash would. */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
 }
 
-function startProcess(
-  script: string,
-  env: Record<string, string>,
-  port: number,
-  ready: string,
-): Promise<Process> {
-  const child = spawn(process.execPath, [script], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port) },
-    stdio: 'pipe',
-  });
-  let output = '';
-  child.stdout?.on('data', (d) => (output = (output + d).slice(-200_000)));
-  child.stderr?.on('data', (d) => (output = (output + d).slice(-200_000)));
-  const url = `http://127.0.0.1:${port}`;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const proc: Process = {
-    url,
-    child,
-    output: () => output,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill(signal);
-      await exited;
-    },
+async function startProcess(app: string, env: Record<string, string>, readyPath: string): Promise<Process> {
+  const entry = `dist/apps/${app}/main.js`;
+  if (!existsSync(join(ROOT, entry))) throw new Error(`Build it first: npx nx build ${app}`);
+  const service = await startServiceProcess({ name: app, entry, env, port: await freePort(), readyPath });
+  return {
+    url: `http://127.0.0.1:${service.port}`,
+    child: service.child,
+    output: service.output,
+    stop: (signal = 'SIGTERM') => (signal === 'SIGKILL' ? service.kill() : service.stop()),
   };
-  return expectEventually(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`${script} exited: ${output.slice(-2000)}`);
-      const res = await axios.get(`${url}${ready}`, { validateStatus: () => true, timeout: 1000 });
-      return res.status === 200 ? proc : false;
-    },
-    { timeoutMs: 40_000, intervalMs: 200, message: `${script} ready` },
-  );
 }
 
 /** The simulator's built artifact as a child process. */
 export async function startSimulator(
   env: Record<string, string>,
 ): Promise<Process & { baseUrl: string; stats(): Promise<SimStats> }> {
-  const script = join(ROOT, 'dist/apps/autopilot-simulator/main.js');
-  if (!existsSync(script)) throw new Error('Build the simulator first: npx nx build autopilot-simulator');
-  const proc = await startProcess(script, { LOG_LEVEL: 'warn', ...env }, await freePort(), '/__sim/health');
+  const proc = await startProcess('autopilot-simulator', { LOG_LEVEL: 'warn', ...env }, '/__sim/health');
   return {
     ...proc,
     baseUrl: `${proc.url}/v1`,
@@ -102,10 +76,14 @@ export async function startDelivery(
   env: Record<string, string> & { KAFKA_GROUP_ID: string },
   { joinGroup = false }: { joinGroup?: boolean } = {},
 ): Promise<DeliveryInstance> {
-  // Only a group without members can have its offsets set: further instances just join.
-  if (!joinGroup) await skipHistory(env.KAFKA_GROUP_ID);
+  // Only a group without members can have its offsets set: further instances just join. The broker is
+  // shared, so the groups start at the topics' ends and see only this suite's messages.
+  if (!joinGroup) {
+    await startGroupAtEnd(env.KAFKA_GROUP_ID, [TOPICS.contactsMapped.name]);
+    await startGroupAtEnd(`${env.KAFKA_GROUP_ID}-control`, [TOPICS.runControl.name]);
+  }
   const proc = await startProcess(
-    join(ROOT, 'dist/apps/autopilot-delivery/main.js'),
+    'autopilot-delivery',
     {
       LOG_LEVEL: 'warn',
       DELIVERY_LEASE_MS: '4000',
@@ -113,34 +91,9 @@ export async function startDelivery(
       DELIVERY_RETRY_MAX_MS: '1000',
       ...env,
     },
-    await freePort(),
     '/readyz',
   );
   return { ...proc, groupId: env.KAFKA_GROUP_ID };
-}
-
-/**
- * The broker is shared: a new group would read every run other engineers ever published. Committing the
- * groups at the topics' ends first makes the service see only this suite's messages.
- */
-async function skipHistory(groupId: string): Promise<void> {
-  const admin = testKafka().admin();
-  await admin.connect();
-  try {
-    for (const [group, topic] of [
-      [groupId, TOPICS.contactsMapped.name],
-      [`${groupId}-control`, TOPICS.runControl.name],
-    ]) {
-      const offsets = await admin.fetchTopicOffsets(topic);
-      await admin.setOffsets({
-        groupId: group,
-        topic,
-        partitions: offsets.map((o) => ({ partition: o.partition, offset: o.high })),
-      });
-    }
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 /** Stub of the control plane's internal credentials endpoint (checks the service token like the real one). */
