@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { TOPICS, type SegmentRefreshedV1, DeadLetterV1 } from '@export/contracts';
 import { AppError } from '@export/errors';
 import { createLogger } from '@export/logging';
-import { collectMessages, expectEventually, produceRaw, TEST_KAFKA_BROKERS } from '@export/testing';
+import { collectMessages, expectEventually, produceRaw, startGroupAtEnd, TEST_KAFKA_BROKERS } from '@export/testing';
 import { createKafka, EventPublisher, TopicConsumer, type ConsumedMessage } from '../src';
 
 const topic = TOPICS.segmentRefreshed.name;
@@ -30,10 +30,11 @@ describe('TopicConsumer on a real broker', () => {
   });
 
   async function startConsumer(handle: (m: ConsumedMessage<SegmentRefreshedV1>) => Promise<void>, maxAttempts?: number) {
+    const groupId = `kafka-int-${randomUUID()}`;
+    await startGroupAtEnd(groupId, [topic]);
     const consumer = new TopicConsumer(kafka, publisher, logger, {
-      groupId: `kafka-int-${randomUUID()}`,
+      groupId,
       topics: [topic],
-      fromBeginning: false,
       maxAttempts,
       retryInitialDelayMs: 50,
       retryMaxDelayMs: 200,
@@ -90,17 +91,19 @@ describe('TopicConsumer on a real broker', () => {
       done.push(m.value.segment.id);
     });
     const seg = (id: string) => event(tenant, { segment: { id, name: id, memberCount: 1 } });
+    // One key, so one partition: the order of the three messages is what the consumer sees.
+    const key = `${tenant}:ordered`;
     await produceRaw(topic, [
-      { key: `${tenant}:flaky`, value: JSON.stringify(seg('flaky')) },
-      { key: `${tenant}:never`, value: JSON.stringify(seg('never')) },
-      { key: `${tenant}:after`, value: JSON.stringify(seg('after')) },
+      { key, value: JSON.stringify(seg('flaky')) },
+      { key, value: JSON.stringify(seg('never')) },
+      { key, value: JSON.stringify(seg('after')) },
     ]);
     await expectEventually(() => done.length === 2, { message: 'both processable events handled' });
     expect(done).toEqual(['flaky', 'after']);
     expect(attempts).toBe(3);
-    const letter = await expectEventually(() => dlq.messages.find((m) => m.key === `${tenant}:never`));
+    const letter = await expectEventually(() => dlq.messages.find((m) => m.key === key));
     await dlq.stop();
-    expect(JSON.parse(letter.value ?? '').code).toBe('NON_RETRYABLE');
+    expect(JSON.parse(letter.value ?? '')).toMatchObject({ code: 'NON_RETRYABLE', reason: 'cannot ever work' });
   });
 
   it('refuses to publish a value that breaks its contract', async () => {

@@ -52,8 +52,20 @@ export async function collectMessages(
       messages.push({ topic, key: message.key?.toString() ?? null, value: message.value?.toString() ?? null, headers });
     },
   });
-  // A new group without committed offsets starts at the end of each partition unless fromBeginning.
   await joinedPromise;
+  if (!fromBeginning) {
+    // "latest" would be resolved lazily at the partition's first fetch, which can come after a message
+    // the caller writes right after this returns: pin every partition to its current end instead.
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      for (const topic of topics) {
+        for (const { partition, high } of await admin.fetchTopicOffsets(topic)) consumer.seek({ topic, partition, offset: high });
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
   return { messages, stop: () => consumer.disconnect() };
 }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createLogger } from '@export/logging';
-import { createTestDatabase, expectEventually, type TestDatabase } from '@export/testing';
+import { TOPICS } from '@export/contracts';
+import { createTestDatabase, expectEventually, startGroupAtEnd, type TestDatabase } from '@export/testing';
 import type { INestApplication } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { Test } from '@nestjs/testing';
@@ -44,6 +45,10 @@ export async function startControlPlane(env: Record<string, string>): Promise<Ru
     OUTBOX_POLL_MS: '200',
     ...env,
   });
+  // The broker is shared with other suites: fresh groups start at the topics' ends, so this app sees only
+  // the messages its tests write, not the history (which would also be dead-lettered again).
+  await startGroupAtEnd(config.KAFKA_GROUP_ID, [TOPICS.segmentRefreshed.name]);
+  await startGroupAtEnd(`${config.KAFKA_GROUP_ID}.run-events`, [TOPICS.runEvents.name]);
   const logger = createLogger({ service: 'connection-management', level: config.LOG_LEVEL });
   await migrateDatabase(db.url, MIGRATIONS_DIR, logger);
   const moduleRef = await Test.createTestingModule({
