@@ -41,7 +41,6 @@ async function main(): Promise<void> {
   const stack = await startStack({
     apiKeys: [apiKey],
     simulatorRps: opts.rps,
-    deliveryRps: opts.rps || 1000,
     deliveryInstances: opts.deliveries,
     logLevel: opts.logLevel,
   });

@@ -230,6 +230,9 @@ describe('runs over Kafka (real broker and PostgreSQL)', () => {
     });
     const { body: run } = await cp.call('POST', `/v1/exports/${exp.id}/runs`, { token: admin });
     await runEvent({ type: 'extraction-started', ...base(randomUUID()) }); // unknown run: logged, ignored
+    // Same key as the next event, so on the same partition: a connection id that is no id of ours must
+    // not block what follows.
+    await runEvent({ type: 'connection-key-rejected', ...base(run.runId), connectionId: 'conn-not-a-uuid' });
     await runEvent({
       type: 'run-failed',
       ...base(run.runId),

@@ -100,7 +100,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
   }
 }
 
-/** Peak resident memory of a process so far, in MiB (Linux). */
+/** Current resident memory (VmRSS) of a process, in MiB (Linux); sample it to find a peak. */
 export async function readRssMiB(pid: number): Promise<number | undefined> {
   const { readFile } = await import('node:fs/promises');
   try {

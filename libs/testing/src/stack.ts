@@ -9,7 +9,7 @@ import { startServiceProcess, WORKSPACE_ROOT, type ServiceProcess } from './serv
 export interface StackOptions {
   /** Requests per second the simulator allows per key (0 = unlimited). */
   simulatorRps?: number;
-  /** Pace of the delivery service (defaults to the simulator's limit, or 5). */
+  /** Pace of the delivery service (defaults to the simulator's limit; 0 = no pacing). */
   deliveryRps?: number;
   /** API keys the simulator accepts. */
   apiKeys?: string[];
@@ -54,7 +54,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const databaseUrl = options.databaseUrl ?? (database as TestDatabase).url;
   const apiKeys = options.apiKeys ?? [`sim-key-${randomBytes(6).toString('hex')}`];
   const simulatorRps = options.simulatorRps ?? 0;
-  const deliveryRps = options.deliveryRps ?? (simulatorRps || 5);
+  // Delivery paces as the destination limits (0 = no pacing, for an unthrottled simulator).
+  const deliveryRps = options.deliveryRps ?? simulatorRps;
   const simulatorUrl = `http://127.0.0.1:${ports.simulator}`;
   const apiUrl = `http://127.0.0.1:${ports.api}`;
   const common = {

@@ -1,24 +1,11 @@
 import { Global, Inject, Injectable, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { createPool, isDatabaseReady } from '@export/database';
 import { Readiness } from '@export/observability';
-import { Pool, type PoolClient } from 'pg';
+import { Pool } from 'pg';
+
+export { inTransaction } from '@export/database';
 
 export const PG_POOL = Symbol('PG_POOL');
-
-/** Runs `work` in one transaction; rolls back when it throws. */
-export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
-}
 
 @Injectable()
 class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
@@ -28,7 +15,7 @@ class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   onModuleInit(): void {
-    this.readiness.register('database', async () => (await this.pool.query('SELECT 1')).rowCount === 1);
+    this.readiness.register('database', () => isDatabaseReady(this.pool));
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -40,9 +27,8 @@ class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
 @Module({})
 export class DatabaseModule {
   static forRoot(databaseUrl: string) {
-    const pool = new Pool({ connectionString: databaseUrl, max: 20 });
-    // An idle client losing its connection must not crash the process; the next query reconnects.
-    pool.on('error', () => undefined);
+    // Queries name the `delivery` schema themselves; the pool keeps the default search path.
+    const pool = createPool(databaseUrl, { max: 20 });
     return {
       module: DatabaseModule,
       providers: [{ provide: PG_POOL, useValue: pool }, DatabaseLifecycle],

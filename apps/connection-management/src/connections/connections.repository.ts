@@ -1,8 +1,11 @@
+import { z } from 'zod';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { PG_POOL } from '../database/database.module';
 import type { Queryable } from '../database/database';
 import type { TenantId } from '../database/tenant';
+
+const UUID = z.uuid();
 
 export type ConnectionStatus = 'active' | 'needs-attention';
 
@@ -154,6 +157,9 @@ export class ConnectionsRepository {
   }
 
   async markNeedsAttention(tenant: TenantId, id: string, db: Queryable = this.pool): Promise<boolean> {
+    // The id comes from an event: one that is not a connection id of ours names no connection (and must
+    // not become a query error that would be retried forever).
+    if (!UUID.safeParse(id).success) return false;
     const { rowCount } = await db.query(
       `UPDATE connections SET status = 'needs-attention', updated_at = now()
         WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL AND status <> 'needs-attention'`,

@@ -1,4 +1,5 @@
 import { Global, Inject, Module, OnApplicationShutdown, type DynamicModule } from '@nestjs/common';
+import { isDatabaseReady } from '@export/database';
 import { Readiness } from '@export/observability';
 import { Pool } from 'pg';
 import { createPool } from './database';
@@ -12,7 +13,7 @@ export class DatabaseModule implements OnApplicationShutdown {
     @Inject(PG_POOL) private readonly pool: Pool,
     readiness: Readiness,
   ) {
-    readiness.register('database', async () => (await pool.query('SELECT 1')).rowCount === 1);
+    readiness.register('database', () => isDatabaseReady(pool));
   }
 
   static forRoot(databaseUrl: string): DynamicModule {

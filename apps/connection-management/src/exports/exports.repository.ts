@@ -58,6 +58,11 @@ function toRecord(row: ExportRow): ExportRecord {
   };
 }
 
+/** The settings as query parameters, in the column order insert and update both use (name .. list_names). */
+function settingsValues(s: ExportSettings): unknown[] {
+  return [s.name, s.connectionId, s.segmentIds, s.mapping, s.limitPolicy, s.profileLimit, s.listNames];
+}
+
 @Injectable()
 export class ExportsRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
@@ -66,18 +71,7 @@ export class ExportsRepository {
     const { rows } = await this.pool.query<ExportRow>(
       `INSERT INTO exports (id, tenant_id, name, connection_id, segment_ids, mapping, limit_policy, profile_limit, list_names, created_by)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
-      [
-        id,
-        tenant,
-        s.name,
-        s.connectionId,
-        s.segmentIds,
-        s.mapping,
-        s.limitPolicy,
-        s.profileLimit,
-        s.listNames,
-        createdBy,
-      ],
+      [id, tenant, ...settingsValues(s), createdBy],
     );
     return toRecord(rows[0]);
   }
@@ -117,17 +111,7 @@ export class ExportsRepository {
       `UPDATE exports SET name = $3, connection_id = $4, segment_ids = $5, mapping = $6, limit_policy = $7, profile_limit = $8,
               list_names = $9, updated_at = now()
         WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
-      [
-        tenant,
-        id,
-        s.name,
-        s.connectionId,
-        s.segmentIds,
-        s.mapping,
-        s.limitPolicy,
-        s.profileLimit,
-        s.listNames,
-      ],
+      [tenant, id, ...settingsValues(s)],
     );
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
