@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   await writeSegment(snapshot, options.profiles);
 
   say('Starting the Autopilot simulator and the four services (logs in tmp/logs/) ...');
-  const stack = await startStack({ apiKeys: [apiKey], simulatorRps: options.rps, deliveryRps: options.rps || 1000, basePort: 3000 });
+  const stack = await startStack({ apiKeys: [apiKey], simulatorRps: options.rps, basePort: 3000 });
   const stop = async () => {
     await stack.stop();
   };
