@@ -1,0 +1,218 @@
+import { z } from 'zod';
+import type { TopicDefinition } from './topics';
+
+/** A JSON Schema as z.toJSONSchema writes it (draft 2020-12), kept loose on purpose. */
+export type JsonSchema = { [keyword: string]: unknown };
+
+/**
+ * The published JSON Schema of a topic's value: what schemas/<topic>.schema.json holds. For the public
+ * topic this is exactly segmentRefreshedJsonSchema().
+ */
+export function topicJsonSchema(topic: TopicDefinition): JsonSchema {
+  return {
+    $id: `https://schemas.segment-export.dev/${topic.name}.json`,
+    title: topic.name,
+    description: `Value of topic ${topic.name}; key ${topic.key}.`,
+    ...z.toJSONSchema(topic.schema, { io: 'input', unrepresentable: 'any' }),
+  };
+}
+
+export interface SchemaChange {
+  /** JSON path of the change (`$.run.segments[].listName`, `$<kind=batch>.contacts`). */
+  path: string;
+  /**
+   * `breaking`: a message valid before is rejected now, or a field a consumer relies on is gone or changed
+   * type: the topic needs a new version. `compatible`: a new optional field, a new enum value or union
+   * variant, a looser bound: allowed in place (deploy consumers before the producers that use it).
+   */
+  severity: 'breaking' | 'compatible';
+  message: string;
+}
+
+/**
+ * Compares a topic's current schema with its published snapshot. Rules: every property of the snapshot
+ * still exists with the same type; a required property stays required; no new required property (messages
+ * already in the topic lack it); no enum value or union variant removed; no bound tightened. New optional
+ * properties, enum values and variants, and looser bounds are compatible.
+ */
+export function compareSchemas(snapshot: JsonSchema, current: JsonSchema): SchemaChange[] {
+  const changes: SchemaChange[] = [];
+  compare(snapshot, current, '$', { snapshotRoot: snapshot, currentRoot: current, changes });
+  return changes;
+}
+
+export function breakingChanges(snapshot: JsonSchema, current: JsonSchema): SchemaChange[] {
+  return compareSchemas(snapshot, current).filter((c) => c.severity === 'breaking');
+}
+
+interface Context {
+  snapshotRoot: JsonSchema;
+  currentRoot: JsonSchema;
+  changes: SchemaChange[];
+}
+
+function compare(rawOld: JsonSchema, rawNew: JsonSchema, path: string, ctx: Context): void {
+  const before = resolve(rawOld, ctx.snapshotRoot);
+  const after = resolve(rawNew, ctx.currentRoot);
+  const breaking = (message: string) => ctx.changes.push({ path, severity: 'breaking', message });
+  const compatible = (message: string) => ctx.changes.push({ path, severity: 'compatible', message });
+
+  const variantsBefore = variants(before);
+  const variantsAfter = variants(after);
+  if (variantsBefore || variantsAfter) {
+    compareVariants(variantsBefore ?? [before], variantsAfter ?? [after], path, ctx);
+    return;
+  }
+
+  const typeBefore = typeOf(before);
+  const typeAfter = typeOf(after);
+  if (typeBefore !== typeAfter) {
+    breaking(`type changed from ${typeBefore} to ${typeAfter}`);
+    return;
+  }
+
+  compareValues(before, after, breaking, compatible);
+  compareBounds(before, after, breaking, compatible);
+
+  if (isObject(before.properties) || isObject(after.properties)) {
+    const propsBefore = (before.properties ?? {}) as Record<string, JsonSchema>;
+    const propsAfter = (after.properties ?? {}) as Record<string, JsonSchema>;
+    const requiredBefore = new Set(asStrings(before.required));
+    const requiredAfter = new Set(asStrings(after.required));
+    for (const [name, schema] of Object.entries(propsBefore)) {
+      const at = `${path}.${name}`;
+      if (!(name in propsAfter)) {
+        ctx.changes.push({ path: at, severity: 'breaking', message: 'field removed' });
+        continue;
+      }
+      if (requiredBefore.has(name) && !requiredAfter.has(name))
+        ctx.changes.push({ path: at, severity: 'breaking', message: 'required field became optional' });
+      if (!requiredBefore.has(name) && requiredAfter.has(name))
+        ctx.changes.push({ path: at, severity: 'breaking', message: 'optional field became required' });
+      compare(schema, propsAfter[name] as JsonSchema, at, ctx);
+    }
+    for (const name of Object.keys(propsAfter)) {
+      if (name in propsBefore) continue;
+      const at = `${path}.${name}`;
+      if (requiredAfter.has(name))
+        ctx.changes.push({ path: at, severity: 'breaking', message: 'new required field (messages already written lack it)' });
+      else ctx.changes.push({ path: at, severity: 'compatible', message: 'new optional field' });
+    }
+  }
+  if (isObject(before.additionalProperties) && isObject(after.additionalProperties)) {
+    compare(before.additionalProperties, after.additionalProperties, `${path}{}`, ctx);
+  } else if (before.additionalProperties !== after.additionalProperties) {
+    if (after.additionalProperties === false) breaking('additional properties are no longer allowed');
+    else compatible('additional properties changed');
+  }
+  if (isObject(before.items) && isObject(after.items)) compare(before.items, after.items, `${path}[]`, ctx);
+}
+
+/** Union variants matched by their discriminator value (a `const` property) or else by their type. */
+function compareVariants(before: JsonSchema[], after: JsonSchema[], path: string, ctx: Context): void {
+  const keyed = (list: JsonSchema[], root: JsonSchema) =>
+    new Map(list.map((v) => [variantKey(resolve(v, root)), v] as const));
+  const mapBefore = keyed(before, ctx.snapshotRoot);
+  const mapAfter = keyed(after, ctx.currentRoot);
+  for (const [key, variant] of mapBefore) {
+    const match = mapAfter.get(key);
+    if (!match) ctx.changes.push({ path, severity: 'breaking', message: `union variant ${key} removed` });
+    else compare(variant, match, mapBefore.size > 1 ? `${path}<${key}>` : path, ctx);
+  }
+  for (const key of mapAfter.keys())
+    if (!mapBefore.has(key)) ctx.changes.push({ path, severity: 'compatible', message: `new union variant ${key}` });
+}
+
+function variantKey(schema: JsonSchema): string {
+  if (isObject(schema.properties)) {
+    for (const [name, prop] of Object.entries(schema.properties as Record<string, JsonSchema>))
+      if (isObject(prop) && 'const' in prop) return `${name}=${String(prop.const)}`;
+  }
+  if ('const' in schema) return `const=${JSON.stringify(schema.const)}`;
+  return typeOf(schema);
+}
+
+function compareValues(
+  before: JsonSchema,
+  after: JsonSchema,
+  breaking: (m: string) => void,
+  compatible: (m: string) => void,
+): void {
+  const valuesBefore = allowedValues(before);
+  const valuesAfter = allowedValues(after);
+  if (!valuesBefore) {
+    if (valuesAfter) breaking(`now restricted to ${valuesAfter.join(', ')}`);
+    return;
+  }
+  if (!valuesAfter) return compatible('no longer restricted to a list of values');
+  const removed = valuesBefore.filter((v) => !valuesAfter.includes(v));
+  const added = valuesAfter.filter((v) => !valuesBefore.includes(v));
+  if (removed.length) breaking(`values removed: ${removed.join(', ')}`);
+  if (added.length) compatible(`values added: ${added.join(', ')}`);
+}
+
+const LOWER_BOUNDS = ['minLength', 'minimum', 'exclusiveMinimum', 'minItems', 'minProperties'] as const;
+const UPPER_BOUNDS = ['maxLength', 'maximum', 'exclusiveMaximum', 'maxItems', 'maxProperties'] as const;
+
+function compareBounds(
+  before: JsonSchema,
+  after: JsonSchema,
+  breaking: (m: string) => void,
+  compatible: (m: string) => void,
+): void {
+  const check = (keyword: string, tighter: (b: number, a: number) => boolean) => {
+    const b = before[keyword] as number | undefined;
+    const a = after[keyword] as number | undefined;
+    if (a === b) return;
+    if (a !== undefined && (b === undefined || tighter(b, a))) breaking(`${keyword} tightened from ${b ?? 'none'} to ${a}`);
+    else compatible(`${keyword} loosened from ${b} to ${a ?? 'none'}`);
+  };
+  for (const keyword of LOWER_BOUNDS) check(keyword, (b, a) => a > b);
+  for (const keyword of UPPER_BOUNDS) check(keyword, (b, a) => a < b);
+  for (const keyword of ['pattern', 'format'] as const) {
+    if (before[keyword] === after[keyword]) continue;
+    if (after[keyword] === undefined) compatible(`${keyword} dropped`);
+    else breaking(`${keyword} changed from ${String(before[keyword] ?? 'none')} to ${String(after[keyword])}`);
+  }
+}
+
+function variants(schema: JsonSchema): JsonSchema[] | undefined {
+  const list = schema.oneOf ?? schema.anyOf;
+  return Array.isArray(list) ? (list as JsonSchema[]) : undefined;
+}
+
+function allowedValues(schema: JsonSchema): string[] | undefined {
+  if (Array.isArray(schema.enum)) return schema.enum.map((v) => JSON.stringify(v));
+  if ('const' in schema) return [JSON.stringify(schema.const)];
+  return undefined;
+}
+
+/** The JSON type of a schema, inferred from `const`/`enum` when `type` is absent; `any` for `{}`. */
+function typeOf(schema: JsonSchema): string {
+  if (Array.isArray(schema.type)) return [...(schema.type as string[])].sort().join('|');
+  if (typeof schema.type === 'string') return schema.type;
+  const values = Array.isArray(schema.enum) ? schema.enum : 'const' in schema ? [schema.const] : undefined;
+  if (values) {
+    const types = new Set(values.map((v) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v)));
+    return [...types].sort().join('|');
+  }
+  return 'any';
+}
+
+function resolve(schema: JsonSchema, root: JsonSchema): JsonSchema {
+  const ref = schema.$ref;
+  if (typeof ref !== 'string') return schema;
+  if (!ref.startsWith('#/')) throw new Error(`unsupported $ref ${ref}`);
+  let target: unknown = root;
+  for (const part of ref.slice(2).split('/')) target = (target as JsonSchema | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+  if (!isObject(target)) throw new Error(`unresolvable $ref ${ref}`);
+  return resolve(target, root);
+}
+
+function isObject(value: unknown): value is JsonSchema {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function asStrings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
