@@ -2,6 +2,8 @@ import { AppError } from '@export/errors';
 import { HEADERS, TOPICS, topicByName, type TopicName, type TopicValue, type DeadLetterV1 } from '@export/contracts';
 import { CompressionTypes, Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { kafkaMetrics } from './kafka.metrics';
+import { outgoingTraceparent } from './trace-context';
 
 export interface OutgoingMessage<N extends TopicName> {
   key: string;
@@ -11,6 +13,7 @@ export interface OutgoingMessage<N extends TopicName> {
 
 export interface PublishContext {
   correlationId?: string;
+  /** Parent span; by default the span of the message being handled (same correlation id) or the run's trace. */
   traceparent?: string;
 }
 
@@ -48,6 +51,8 @@ export class EventPublisher {
     if (messages.length === 0) return;
     const definition = topicByName(topic);
     if (!definition) throw new AppError('internal', `Unknown topic ${topic}`);
+    // One producer span per send: same trace as the work that caused it, new span id.
+    const traceparent = outgoingTraceparent(context);
     const encoded = messages.map((message) => {
       const parsed = definition.schema.safeParse(message.value);
       if (!parsed.success) {
@@ -57,11 +62,12 @@ export class EventPublisher {
       return {
         key: message.key,
         value: JSON.stringify(parsed.data),
-        headers: this.headers(context, message.headers),
+        headers: this.headers(context.correlationId, traceparent, message.headers),
       };
     });
     await this.connect();
     await this.producer.send({ topic, messages: encoded, acks: -1, compression: CompressionTypes.None });
+    kafkaMetrics.produced.inc({ topic }, encoded.length);
   }
 
   /** Sends a message to the dead-letter topic. Never throws a contract error: the reason is the payload. */
@@ -73,10 +79,10 @@ export class EventPublisher {
     );
   }
 
-  private headers(context: PublishContext, extra?: Record<string, string>): Record<string, string> {
+  private headers(correlationId: string | undefined, traceparent: string, extra?: Record<string, string>): Record<string, string> {
     const headers: Record<string, string> = { [HEADERS.producer]: this.service, ...extra };
-    if (context.correlationId) headers[HEADERS.correlationId] = context.correlationId;
-    if (context.traceparent) headers[HEADERS.traceparent] = context.traceparent;
+    if (correlationId) headers[HEADERS.correlationId] = correlationId;
+    headers[HEADERS.traceparent] = traceparent;
     return headers;
   }
 }

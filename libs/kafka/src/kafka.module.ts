@@ -23,6 +23,10 @@ export interface KafkaModuleOptions {
 @Injectable()
 export class KafkaConsumers implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly consumers: TopicConsumer<TopicName>[] = [];
+  private readonly dependencies = new Map<string, DependencyCheck>();
+  private readonly down = new Set<string>();
+  private watchdog?: NodeJS.Timeout;
+  private checking = false;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -40,13 +44,77 @@ export class KafkaConsumers implements OnApplicationBootstrap, OnApplicationShut
     return this.consumers.every((c) => c.healthy);
   }
 
+  /**
+   * Every consumer of the service stops fetching while `check` fails (e.g. the database is down) and resumes
+   * by itself once it passes: the message in hand retries in place, nothing new is taken, no offset moves.
+   */
+  pauseWhileDown(name: string, check: DependencyCheck): void {
+    this.dependencies.set(name, check);
+  }
+
+  /** Names of the dependencies found down at the last check (consumers are paused while any is). */
+  get dependenciesDown(): string[] {
+    return [...this.down];
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     for (const consumer of this.consumers) await consumer.start();
+    if (this.dependencies.size > 0) {
+      this.watchdog = setInterval(() => void this.checkDependencies(), WATCHDOG_INTERVAL_MS);
+      this.watchdog.unref();
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.watchdog);
     await Promise.allSettled(this.consumers.map((c) => c.stop()));
     await this.publisher.disconnect();
+  }
+
+  /** One round of dependency checks; exposed for tests. */
+  async checkDependencies(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      for (const [name, check] of this.dependencies) {
+        const up = await withTimeout(check, WATCHDOG_TIMEOUT_MS);
+        if (!up && !this.down.has(name)) {
+          this.down.add(name);
+          this.logger.warn({ dependency: name }, 'dependency down: pausing Kafka consumers');
+        } else if (up && this.down.has(name)) {
+          this.down.delete(name);
+          this.logger.info({ dependency: name }, 'dependency back');
+        }
+      }
+      const wasPaused = this.consumers.some((c) => c.isPaused);
+      // Re-applied on every round while down: kafkajs forgets paused topics when it restarts a consumer.
+      if (this.down.size > 0) for (const consumer of this.consumers) consumer.pause();
+      else if (wasPaused) {
+        for (const consumer of this.consumers) consumer.resume();
+        this.logger.info('every dependency up: Kafka consumers resumed');
+      }
+    } finally {
+      this.checking = false;
+    }
+  }
+}
+
+export type DependencyCheck = () => Promise<boolean> | boolean;
+
+const WATCHDOG_INTERVAL_MS = 1000;
+const WATCHDOG_TIMEOUT_MS = 2000;
+
+async function withTimeout(check: DependencyCheck, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      Promise.resolve().then(check),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+    ]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

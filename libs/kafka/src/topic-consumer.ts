@@ -4,6 +4,8 @@ import { errorMessage, isRetryable } from '@export/errors';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { EventPublisher } from './event-publisher';
+import { kafkaMetrics } from './kafka.metrics';
+import { formatTraceparent, parseTraceparent, rootSpan, runInMessageScope } from './trace-context';
 
 export interface ConsumedMessage<T> {
   topic: string;
@@ -14,6 +16,8 @@ export interface ConsumedMessage<T> {
   headers: Record<string, string>;
   /** From the message's header, or a new one when the producer sent none. */
   correlationId: string;
+  /** W3C traceparent of the message (a new trace of the correlation id when the producer sent none). */
+  traceparent: string;
   /** Keeps the consumer in its group; called automatically every few seconds while the handler runs. */
   heartbeat(): Promise<void>;
   /** Aborted when the consumer stops or loses the partition: long handlers stop and leave the offset unresolved. */
@@ -38,6 +42,8 @@ export interface TopicConsumerOptions<N extends TopicName> {
 
 class StoppedError extends Error {}
 
+const CONTACT_TIMEOUT_MS = 15000;
+
 /**
  * A Kafka consumer run inside a service (instead of Nest's ServerKafka transport) so that we decide:
  * - every message is parsed with its topic's schema; bad JSON or a wrong shape goes to the dead-letter
@@ -53,6 +59,9 @@ export class TopicConsumer<N extends TopicName> {
   private joined = false;
   private crashed = false;
   private started = false;
+  private paused = false;
+  /** Last sign of life from the broker (join, heartbeat, fetch): kafkajs crashes only after minutes of retries. */
+  private lastContact = 0;
 
   constructor(
     kafka: Kafka,
@@ -68,11 +77,15 @@ export class TopicConsumer<N extends TopicName> {
       maxBytesPerPartition: 4 * 1024 * 1024,
       retry: { retries: 10 },
     });
-    const { GROUP_JOIN, CRASH, DISCONNECT, STOP } = this.consumer.events;
+    const { GROUP_JOIN, CRASH, DISCONNECT, STOP, HEARTBEAT, FETCH_START } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, () => {
       this.joined = true;
       this.crashed = false;
+      this.lastContact = Date.now();
     });
+    const contact = () => (this.lastContact = Date.now());
+    if (HEARTBEAT) this.consumer.on(HEARTBEAT, contact);
+    if (FETCH_START) this.consumer.on(FETCH_START, contact);
     this.consumer.on(CRASH, (event) => {
       this.joined = false;
       this.crashed = !event.payload.restart;
@@ -82,9 +95,17 @@ export class TopicConsumer<N extends TopicName> {
     this.consumer.on(STOP, () => (this.joined = false));
   }
 
-  /** True while the consumer is a member of its group and has not crashed for good. */
+  get groupId(): string {
+    return this.options.groupId;
+  }
+
+  /**
+   * True while the consumer is a member of its group, has not crashed for good and heard from the broker
+   * lately (fetches start every few seconds, heartbeats every 3 s, also during long handlers), so /readyz
+   * turns 503 within seconds of losing the broker, not after kafkajs has used up its retries.
+   */
   get healthy(): boolean {
-    return this.started && this.joined && !this.crashed;
+    return this.started && this.joined && !this.crashed && Date.now() - this.lastContact < CONTACT_TIMEOUT_MS;
   }
 
   async start(): Promise<void> {
@@ -101,6 +122,7 @@ export class TopicConsumer<N extends TopicName> {
       eachBatch: (payload) => this.eachBatch(payload),
     });
     this.started = true;
+    if (this.paused) this.pause();
   }
 
   /** Stops fetching, lets the message in hand finish or abort, commits what was resolved and leaves the group. */
@@ -110,16 +132,33 @@ export class TopicConsumer<N extends TopicName> {
     this.started = false;
   }
 
-  /** Pauses/resumes fetching of all subscribed topics (e.g. while a dependency is down). */
+  /**
+   * Pauses/resumes fetching of all subscribed topics (e.g. while a dependency is down). The message in hand
+   * keeps retrying in place; nothing new is fetched, so no offset moves past work that failed. Idempotent,
+   * and safe to call again after kafkajs restarted a crashed consumer (which forgets its paused topics).
+   */
   pause(): void {
-    this.consumer.pause(this.options.topics.map((topic) => ({ topic })));
+    this.paused = true;
+    kafkaMetrics.paused.set({ group: this.options.groupId }, 1);
+    if (this.started) this.consumer.pause(this.options.topics.map((topic) => ({ topic })));
   }
 
   resume(): void {
-    this.consumer.resume(this.options.topics.map((topic) => ({ topic })));
+    this.paused = false;
+    kafkaMetrics.paused.set({ group: this.options.groupId }, 0);
+    if (this.started) this.consumer.resume(this.options.topics.map((topic) => ({ topic })));
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
   }
 
   private async eachBatch({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }: EachBatchPayload) {
+    const { groupId } = this.options;
+    const lag = kafkaMetrics.consumerLag.labels({ group: groupId, topic: batch.topic, partition: String(batch.partition) });
+    const consumed = kafkaMetrics.consumed.labels({ group: groupId, topic: batch.topic });
+    const highWatermark = Number(batch.highWatermark);
+    lag.set(Math.max(0, highWatermark - Number(batch.firstOffset() ?? highWatermark)));
     for (const message of batch.messages) {
       if (!isRunning() || isStale() || this.stopController.signal.aborted) return;
       try {
@@ -129,6 +168,8 @@ export class TopicConsumer<N extends TopicName> {
         throw error;
       }
       resolveOffset(message.offset);
+      consumed.inc();
+      lag.set(Math.max(0, highWatermark - Number(message.offset) - 1));
       await commitOffsetsIfNecessary();
       await heartbeat();
     }
@@ -143,9 +184,27 @@ export class TopicConsumer<N extends TopicName> {
   ): Promise<void> {
     const headers = decodeHeaders(message.headers);
     const correlationId = headers[HEADERS.correlationId] ?? randomUUID();
+    // The message's span, or a new one of its correlation id's trace; what the handler produces continues it.
+    const trace = parseTraceparent(headers[HEADERS.traceparent]) ?? rootSpan(correlationId);
+    const traceparent = formatTraceparent(trace);
+    return runInMessageScope({ trace, correlationId }, () =>
+      this.handleMessage(topic, partition, message, headers, correlationId, traceparent, heartbeat, lostPartition),
+    );
+  }
+
+  private async handleMessage(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    headers: Record<string, string>,
+    correlationId: string,
+    traceparent: string,
+    heartbeat: () => Promise<void>,
+    lostPartition: () => boolean,
+  ): Promise<void> {
     const key = message.key?.toString('utf8') ?? null;
     const raw = message.value?.toString('utf8') ?? null;
-    const log = this.logger.child({ topic, partition, offset: message.offset, correlationId });
+    const log = this.logger.child({ topic, partition, offset: message.offset, correlationId, traceId: traceparent.slice(3, 35) });
 
     const parsed = this.parse(topic, raw);
     if (!parsed.ok) {
@@ -174,6 +233,7 @@ export class TopicConsumer<N extends TopicName> {
           value: parsed.value as TopicValue<N>,
           headers,
           correlationId,
+          traceparent,
           heartbeat,
           signal: controller.signal,
         });
@@ -190,6 +250,7 @@ export class TopicConsumer<N extends TopicName> {
           return;
         }
         const delay = backoff(attempt, this.options.retryInitialDelayMs ?? 500, this.options.retryMaxDelayMs ?? 30000);
+        kafkaMetrics.handlerRetries.inc({ group: this.options.groupId, topic });
         log.warn({ err: error, attempt, delayMs: delay }, 'handler failed; retrying');
         await this.wait(delay, heartbeat, lostPartition);
       } finally {
@@ -241,6 +302,7 @@ export class TopicConsumer<N extends TopicName> {
       },
       { correlationId },
     );
+    kafkaMetrics.deadLetters.inc({ group: this.options.groupId, topic, code });
   }
 
   private async wait(ms: number, heartbeat: () => Promise<void>, lostPartition: () => boolean): Promise<void> {

@@ -50,7 +50,7 @@ describe('TopicConsumer on a real broker', () => {
     const tenant = `t-${randomUUID()}`;
     const received: ConsumedMessage<SegmentRefreshedV1>[] = [];
     const dlq = await collectMessages([TOPICS.deadLetter.name]);
-    await startConsumer(async (m) => {
+    const consumer = await startConsumer(async (m) => {
       if (m.value.tenantId === tenant) received.push(m);
     });
 
@@ -68,7 +68,11 @@ describe('TopicConsumer on a real broker', () => {
 
     const letters = await expectEventually(
       () => {
-        const mine = dlq.messages.filter((m) => m.key === key).map((m) => DeadLetterV1.parse(JSON.parse(m.value ?? '')));
+        // Only this consumer's letters: other groups on the shared broker may dead-letter the same messages.
+        const mine = dlq.messages
+          .filter((m) => m.key === key)
+          .map((m) => DeadLetterV1.parse(JSON.parse(m.value ?? '')))
+          .filter((l) => l.consumerGroup === consumer.groupId);
         return mine.length === 2 ? mine : undefined;
       },
       { message: 'two dead letters' },

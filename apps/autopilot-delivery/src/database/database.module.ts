@@ -1,5 +1,6 @@
 import { Global, Inject, Injectable, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { createPool, isDatabaseReady } from '@export/database';
+import { KafkaConsumers } from '@export/kafka';
 import { Readiness } from '@export/observability';
 import { Pool } from 'pg';
 
@@ -12,10 +13,13 @@ class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     private readonly readiness: Readiness,
+    private readonly consumers: KafkaConsumers,
   ) {}
 
   onModuleInit(): void {
     this.readiness.register('database', () => isDatabaseReady(this.pool));
+    // Staging needs the ledger: without it, take no new batches (offsets stay put) until it is back.
+    this.consumers.pauseWhileDown('database', () => isDatabaseReady(this.pool));
   }
 
   async onApplicationShutdown(): Promise<void> {

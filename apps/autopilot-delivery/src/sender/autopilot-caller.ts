@@ -52,24 +52,28 @@ export class AutopilotCaller {
     });
   }
 
-  /** A call bound to one key and one abort signal. */
-  forKey(hash: string, signal: AbortSignal): PacedCall {
-    return (route, send) => this.call(hash, route, send, signal);
+  /**
+   * A call bound to one key and one abort signal. `log` (the run's logger, with its correlation id) records
+   * every call at debug level, so one correlation id leads from the segment event to the last Autopilot call.
+   */
+  forKey(hash: string, signal: AbortSignal, log: Logger = this.logger): PacedCall {
+    return (route, send) => this.call(hash, route, send, signal, log);
   }
 
-  async call<T>(hash: string, route: string, send: () => Promise<T>, signal: AbortSignal): Promise<T> {
-    return this.policy.execute(async () => {
+  async call<T>(hash: string, route: string, send: () => Promise<T>, signal: AbortSignal, log: Logger = this.logger): Promise<T> {
+    return this.policy.execute(async ({ attempt }) => {
       for (let limited = 1; ; limited++) {
         await this.pacer.acquire(hash, signal);
+        const started = performance.now();
         try {
           const result = await send();
           this.metrics.responses.inc({ route, status: '200' });
+          log.debug({ route, status: 200, attempt, ms: Math.round(performance.now() - started) }, 'Autopilot call');
           return result;
         } catch (error) {
-          this.metrics.responses.inc({
-            route,
-            status: error instanceof AutopilotError ? String(error.status ?? 'error') : 'error',
-          });
+          const status = error instanceof AutopilotError ? String(error.status ?? 'error') : 'error';
+          this.metrics.responses.inc({ route, status });
+          log.debug({ route, status, attempt, ms: Math.round(performance.now() - started) }, 'Autopilot call failed');
           if (isAutopilotFailure(error, 'rate-limited')) {
             this.metrics.rateLimited.inc();
             this.metrics.retries.inc({ reason: 'rate-limited' });

@@ -92,7 +92,7 @@ export class RunLane {
         apiKey: credentials.apiKey,
         timeoutMs: this.deps.autopilot.timeoutMs,
       });
-      const call = this.deps.caller.forKey(hash, signal);
+      const call = this.deps.caller.forKey(hash, signal, this.log);
       const listIds = new Map<string, string>();
       for (const segment of this.run.spec.segments) {
         listIds.set(segment.segmentId, await this.deps.lists.ensure(client, call, hash, segment.listName));

@@ -1,5 +1,6 @@
 import { Global, Inject, Module, OnApplicationShutdown, type DynamicModule } from '@nestjs/common';
 import { isDatabaseReady } from '@export/database';
+import { KafkaConsumers } from '@export/kafka';
 import { Readiness } from '@export/observability';
 import { Pool } from 'pg';
 import { createPool } from './database';
@@ -12,8 +13,11 @@ export class DatabaseModule implements OnApplicationShutdown {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     readiness: Readiness,
+    consumers: KafkaConsumers,
   ) {
     readiness.register('database', () => isDatabaseReady(pool));
+    // Every handler of the control plane writes to the database: take no new events while it is down.
+    consumers.pauseWhileDown('database', () => isDatabaseReady(pool));
   }
 
   static forRoot(databaseUrl: string): DynamicModule {

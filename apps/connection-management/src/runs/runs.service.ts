@@ -163,6 +163,11 @@ export class RunsService {
         log.warn('run event for an unknown run; ignored');
         return undefined;
       }
+      // Progress can arrive after the end (a send retried across a broker outage): a finished run's counts are final.
+      if ((event.type === 'delivery-progress' || event.type === 'delivery-started') && isFinal(run.status)) {
+        log.debug('late progress of a finished run; ignored');
+        return undefined;
+      }
       const outcome = await this.apply(tenant, event, tx);
       if (!outcome || !(await this.runs.finish(tenant, run.id, outcome, tx))) return undefined;
       await this.startNextIfIdle(tenant, run.exportId, tx);
@@ -308,4 +313,8 @@ export class RunsService {
       return fail('INTERNAL_ERROR', `Run specification is invalid: ${parsed.error.issues[0].message}`);
     return { run: parsed.data };
   }
+}
+
+function isFinal(status: string): boolean {
+  return status !== 'queued' && status !== 'running';
 }
