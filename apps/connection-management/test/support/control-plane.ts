@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createLogger } from '@export/logging';
 import { TOPICS } from '@export/contracts';
-import { createTestDatabase, expectEventually, startGroupAtEnd, type TestDatabase } from '@export/testing';
+import {
+  createTestDatabase,
+  expectEventually,
+  startGroupAtEnd,
+  TEST_KAFKA_BROKERS,
+  type TestDatabase,
+} from '@export/testing';
 import type { INestApplication } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { Test } from '@nestjs/testing';
@@ -39,6 +45,7 @@ export async function startControlPlane(env: Record<string, string>): Promise<Ru
   const db = await createTestDatabase('cp');
   const config = ControlPlaneConfig.parse({
     DATABASE_URL: db.url,
+    KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
     KAFKA_GROUP_ID: `cp-test-${randomUUID()}`,
     LOG_LEVEL: 'warn',
     AUTOPILOT_TIMEOUT_MS: '3000',
