@@ -21,6 +21,8 @@ export interface StackOptions {
   /** Database to use instead of a fresh one (the demo keeps its own). */
   databaseUrl?: string;
   logLevel?: string;
+  /** Extra environment per app (e.g. `{ 'autopilot-delivery': { AUTOPILOT_PACING_MARGIN_MS: '4' } }`). */
+  env?: Partial<Record<string, Record<string, string>>>;
 }
 
 export interface Stack {
@@ -31,6 +33,11 @@ export interface Stack {
   services: Record<string, ServiceProcess>;
   deliveries: ServiceProcess[];
   startDelivery(index: number): Promise<ServiceProcess>;
+  /**
+   * Starts a service again under its stack name (e.g. `segment-extraction`, `autopilot-delivery-0`) with the
+   * same port, group and environment, after it was stopped or killed; waits until it is ready.
+   */
+  restart(name: string): Promise<ServiceProcess>;
   stop(): Promise<void>;
 }
 
@@ -77,19 +84,26 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     startGroupAtEnd(`${group('autopilot-delivery')}-control`, [TOPICS.runControl.name]),
   ]);
   const deliveries: ServiceProcess[] = [];
+  const launchers = new Map<string, () => Promise<ServiceProcess>>();
 
   const start = async (name: string, app: string, port: number, env: Record<string, string>, readyPath?: string) => {
     const entry = `dist/apps/${app}/main.js`;
-    const service = await startServiceProcess({
-      name,
-      entry,
-      port,
-      env: { ...common, KAFKA_GROUP_ID: group(app), ...env },
-      logDir,
-      readyPath,
-    });
-    services[name] = service;
-    return service;
+    const launch = async () => {
+      const service = await startServiceProcess({
+        name,
+        entry,
+        port,
+        env: { ...common, KAFKA_GROUP_ID: group(app), ...env, ...options.env?.[app] },
+        logDir,
+        readyPath,
+      });
+      services[name] = service;
+      const index = /^autopilot-delivery-(\d+)$/.exec(name);
+      if (index) deliveries[Number(index[1])] = service;
+      return service;
+    };
+    launchers.set(name, launch);
+    return launch();
   };
   const startDelivery = async (index: number) => {
     const service = await start(`autopilot-delivery-${index}`, 'autopilot-delivery', ports.delivery + index, {
@@ -99,7 +113,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       AUTOPILOT_BASE_URL: `${simulatorUrl}/v1`,
       AUTOPILOT_RATE_LIMIT_RPS: String(deliveryRps),
     });
-    deliveries[index] = service;
     return service;
   };
 
@@ -131,6 +144,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     services,
     deliveries,
     startDelivery,
+    restart: async (name: string) => {
+      const launch = launchers.get(name);
+      if (!launch) throw new Error(`No service ${name} in this stack`);
+      await services[name]?.stop();
+      return launch();
+    },
     stop: async () => {
       await Promise.allSettled(Object.values(services).map((s) => s.stop()));
       await database?.drop().catch(() => undefined);
