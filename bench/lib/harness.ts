@@ -11,6 +11,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { TOPICS } from '@export/contracts';
 import {
+  ApiClient,
   expectEventually,
   produceRaw,
   signToken,
@@ -172,16 +173,9 @@ export async function createTenant(
   const tenantId = `${options.name ?? 'bench'}-${randomUUID().slice(0, 8)}`;
   const segmentId = `seg-${options.name ?? 'bench'}`;
   const token = signToken({ sub: 'bench', tid: tenantId, role: 'admin' });
-  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${stack.apiUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  };
+  const client = new ApiClient(stack.apiUrl, token);
+  const api = <T>(method: string, path: string, body?: unknown) => client.json<T>(method, path, body);
+
   const publish = async () => {
     const at = Date.now();
     await produceRaw(TOPICS.segmentRefreshed.name, [

@@ -10,7 +10,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { TOPICS, type SegmentRefreshedV1 } from '@export/contracts';
-import { expectEventually, produceRaw, signToken, startStack, WORKSPACE_ROOT } from '@export/testing';
+import { ApiClient, expectEventually, produceRaw, signToken, startStack, WORKSPACE_ROOT } from '@export/testing';
 import { SingleBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 
@@ -59,16 +59,9 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stop().then(() => process.exit(130)));
   const token = signToken({ sub: 'demo-admin', tid: tenantId, role: 'admin' });
-  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${stack.apiUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  };
+  const client = new ApiClient(stack.apiUrl, token);
+  const api = <T>(method: string, path: string, body?: unknown) => client.json<T>(method, path, body);
+
   const event = (): SegmentRefreshedV1 => ({
     eventId: randomUUID(),
     occurredAt: new Date().toISOString(),

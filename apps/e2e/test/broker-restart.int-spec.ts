@@ -1,12 +1,11 @@
 // First: points the testing helpers and the services at this file's own broker.
-import { freePortBlock, ownBroker, type OwnBroker } from './support/own-broker';
+import { ownBroker, type OwnBroker } from './support/own-broker';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TOPICS, type SegmentRefreshedV1 } from '@export/contracts';
-import { expectEventually, produceRaw, signToken, startStack, type Stack } from '@export/testing';
-import { ApiClient } from './api-client';
+import { ApiClient, expectEventually, produceRaw, signToken, startStack, type Stack } from '@export/testing';
 
 interface RunView {
   id: string;
@@ -34,7 +33,7 @@ describe('broker restart mid-delivery', () => {
     broker = ownBroker();
     broker.start();
     await expectEventually(() => broker.answering(), { timeoutMs: 30000, message: 'own broker answering' });
-    stack = await startStack({ apiKeys: [apiKey], simulatorRps: 5, basePort: await freePortBlock() });
+    stack = await startStack({ apiKeys: [apiKey], simulatorRps: 5 });
     api = new ApiClient(stack.apiUrl, signToken({ sub: 'restart-admin', tid: tenantId, role: 'admin' }));
     snapshotPath = join(mkdtempSync(join(tmpdir(), 'restart-snapshot-')), 'members.csv');
     const rows = ['CustomerId,EMail,FirstName'];

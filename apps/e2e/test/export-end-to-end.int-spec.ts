@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeadLetterV1, TOPICS, type SegmentRefreshedV1 } from '@export/contracts';
 import {
+  ApiClient,
   collectMessages,
   expectEventually,
   produceRaw,
@@ -13,7 +14,7 @@ import {
   type Stack,
 } from '@export/testing';
 import { Client } from 'pg';
-import { ApiClient } from './api-client';
+
 
 interface RunView {
   id: string;

@@ -3,3 +3,4 @@ export * from './database';
 export * from './kafka';
 export * from './service-process';
 export * from './stack';
+export * from './api-client';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
 import { createTestDatabase, type TestDatabase } from './database';
 import { TOPICS } from '@export/contracts';
-import { startGroupAtEnd, TEST_KAFKA_BROKERS } from './kafka';
+import { freePort, startGroupAtEnd, TEST_KAFKA_BROKERS } from './kafka';
 import { startServiceProcess, WORKSPACE_ROOT, type ServiceProcess } from './service-process';
 
 export interface StackOptions {
@@ -48,13 +48,16 @@ export const DEV_JWT_SECRET = 'dev-only-auth-jwt-secret-for-local-development';
  * separate process, against the local Kafka broker, PostgreSQL and Redis. Requires `nx run-many -t build`.
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const base = options.basePort ?? 3100 + Math.floor(Math.random() * 50) * 10;
+  // A fixed block when asked (the demo's API on 3000), otherwise ports that are free now: stacks of
+  // other suites or sessions may run on this machine at the same time.
+  const base = options.basePort;
+  const port = async (offset: number) => (base === undefined ? freePort() : base + offset);
   const ports = {
-    api: base,
-    extraction: base + 1,
-    mapping: base + 2,
-    simulator: base + 3,
-    delivery: base + 4,
+    api: await port(0),
+    extraction: await port(1),
+    mapping: await port(2),
+    simulator: await port(3),
+    delivery: await port(4),
   };
   const logDir = options.logDir ?? join(WORKSPACE_ROOT, 'tmp', 'logs', `stack-${Date.now()}`);
   const database = options.databaseUrl ? undefined : await createTestDatabase('stack');
@@ -106,7 +109,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return launch();
   };
   const startDelivery = async (index: number) => {
-    const service = await start(`autopilot-delivery-${index}`, 'autopilot-delivery', ports.delivery + index, {
+    const deliveryPort = index === 0 ? ports.delivery : await port(4 + index);
+    const service = await start(`autopilot-delivery-${index}`, 'autopilot-delivery', deliveryPort, {
       DATABASE_URL: databaseUrl,
       REDIS_URL: 'redis://127.0.0.1:6379',
       CONTROL_PLANE_URL: apiUrl,

@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ALL_TOPICS } from '@export/contracts';
@@ -70,25 +69,4 @@ export function ownBroker(): OwnBroker {
       }
     },
   };
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '0.0.0.0', () => server.close(() => resolve(true)));
-  });
-}
-
-/**
- * A first port of ten free ones, away from the range startStack draws from by default (3100-3599), so a
- * stack of another test file running at the same time cannot answer this file's readiness probes.
- */
-export async function freePortBlock(size = 10): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 21000 + Math.floor(Math.random() * 800) * 10;
-    const ports = Array.from({ length: size }, (_, i) => base + i);
-    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
-  }
-  throw new Error('no block of free ports found');
 }
