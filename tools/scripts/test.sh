@@ -24,6 +24,7 @@ step "services (PostgreSQL, Redis, Kafka)" bash tools/scripts/ensure-services.sh
 step "build" npx nx run-many -t build --output-style=static
 step "lint" npx nx run-many -t lint --output-style=static
 step "typecheck" npx nx run-many -t typecheck --output-style=static
+# Test targets are never cached (nx.json): every run executes and reports its own results.
 step "unit tests" npx nx run-many -t test --output-style=static
 step "integration and end-to-end tests" npx nx run-many -t int-test --output-style=static --parallel=1
 
