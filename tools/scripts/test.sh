@@ -20,12 +20,23 @@ step() {
   fi
 }
 
+# NX_BASE set (a branch's CI: the commit where it left main): only the projects a change affects are built
+# and tested, as the project graph says (a contracts change reaches every service and e2e). Unset (main,
+# a nightly, a developer): everything.
+if [ -n "${NX_BASE:-}" ]; then
+  selection=(affected --base="$NX_BASE" --head="${NX_HEAD:-HEAD}")
+  echo "testing the projects affected since $NX_BASE"
+else
+  selection=(run-many)
+fi
+nx() { npx nx "${selection[@]}" --output-style=static "$@"; }
+
 step "services (PostgreSQL, Redis, Kafka)" bash tools/scripts/ensure-services.sh
-step "build" npx nx run-many -t build --output-style=static
-step "lint" npx nx run-many -t lint --output-style=static
-step "typecheck" npx nx run-many -t typecheck --output-style=static
+step "build" nx -t build
+step "lint" nx -t lint
+step "typecheck" nx -t typecheck
 # Test targets are never cached (nx.json): every run executes and reports its own results.
-step "unit tests" npx nx run-many -t test --output-style=static
-step "integration and end-to-end tests" npx nx run-many -t int-test --output-style=static --parallel=1
+step "unit tests" nx -t test
+step "integration and end-to-end tests" nx -t int-test --parallel=1
 
 node tools/jest/summarize.js "$TEST_RESULTS_DIR" "$failed_steps"
