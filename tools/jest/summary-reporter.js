@@ -4,10 +4,6 @@ const { mkdirSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 
 class SummaryReporter {
-  constructor(globalConfig, options = {}) {
-    this.name = options.name;
-  }
-
   onRunComplete(_contexts, results) {
     const dir = process.env.TEST_RESULTS_DIR;
     if (!dir) return;
@@ -16,7 +12,6 @@ class SummaryReporter {
     writeFileSync(
       file,
       JSON.stringify({
-        project: this.name,
         passed: results.numPassedTests,
         failed: results.numFailedTests + results.numRuntimeErrorTestSuites,
         skipped: results.numPendingTests + results.numTodoTests,
