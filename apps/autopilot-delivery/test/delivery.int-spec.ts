@@ -1,19 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { TOPICS } from '@export/contracts';
-import { createTestDatabase, expectEventually, produceRaw, type TestDatabase } from '@export/testing';
+import { expectEventually, produceRaw } from '@export/testing';
 import axios from 'axios';
-import { Client } from 'pg';
 import {
   emails,
   publishRun,
   runSpec,
-  startControlPlane,
   startDelivery,
-  startSimulator,
+  startDeliveryTestEnvironment,
   uid,
   waitForEvent,
-  watchRunEvents,
   type DeliveryInstance,
+  type DeliveryTestEnvironment,
 } from './support/harness';
 
 /**
@@ -21,39 +19,24 @@ import {
  * built artifact enforcing 5 requests/s per key, fed with contacts-mapped batches like field-mapping sends.
  */
 describe('autopilot-delivery', () => {
-  let db: TestDatabase;
-  let sim: Awaited<ReturnType<typeof startSimulator>>;
-  let controlPlane: Awaited<ReturnType<typeof startControlPlane>>;
+  let environment: DeliveryTestEnvironment;
+  let sim: DeliveryTestEnvironment['sim'];
+  let controlPlane: DeliveryTestEnvironment['controlPlane'];
+  let events: DeliveryTestEnvironment['events'];
+  let pg: DeliveryTestEnvironment['pg'];
   let delivery: DeliveryInstance;
-  let events: Awaited<ReturnType<typeof watchRunEvents>>;
-  let pg: Client;
 
   beforeAll(async () => {
-    db = await createTestDatabase('delivery_it');
-    sim = await startSimulator({ SIM_RATE_LIMIT_RPS: '5', SIM_API_KEYS: 'unused-key' });
-    controlPlane = await startControlPlane();
-    events = await watchRunEvents();
-    delivery = await startDelivery({
-      KAFKA_GROUP_ID: uid('delivery-it'),
-      DATABASE_URL: db.url,
-      AUTOPILOT_BASE_URL: sim.baseUrl,
-      CONTROL_PLANE_URL: controlPlane.url,
-      AUTOPILOT_RATE_LIMIT_RPS: '5',
-      AUTOPILOT_TIMEOUT_MS: '1000',
-    });
-    pg = new Client({ connectionString: db.url });
-    await pg.connect();
+    environment = await startDeliveryTestEnvironment('delivery_it');
+    ({ sim, controlPlane, events, pg } = environment);
+    delivery = await startDelivery(
+      environment.deliveryEnv({ KAFKA_GROUP_ID: uid('delivery-it'), AUTOPILOT_TIMEOUT_MS: '1000' }),
+    );
   }, 120_000);
 
   afterAll(async () => {
     await delivery?.stop();
-    if (process.env['DELIVERY_IT_LOG'])
-      require('node:fs').writeFileSync(process.env['DELIVERY_IT_LOG'], delivery?.output() ?? '');
-    await events?.stop();
-    await pg?.end();
-    await sim?.stop();
-    await controlPlane?.close();
-    await db?.drop();
+    await environment?.stop();
   }, 60_000);
 
   afterEach(async () => {

@@ -1,39 +1,29 @@
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from '@export/testing';
 import axios from 'axios';
-import { Client } from 'pg';
 import {
   emails,
   publishRun,
   runSpec,
-  startControlPlane,
   startDelivery,
-  startSimulator,
+  startDeliveryTestEnvironment,
   uid,
   waitForEvent,
-  watchRunEvents,
   type DeliveryInstance,
+  type DeliveryTestEnvironment,
 } from './support/harness';
 
 /** Several delivery instances and crashes: shared pacing, exact quotas, nothing lost. */
 describe('autopilot-delivery scaled out', () => {
-  let db: TestDatabase;
-  let sim: Awaited<ReturnType<typeof startSimulator>>;
-  let controlPlane: Awaited<ReturnType<typeof startControlPlane>>;
-  let events: Awaited<ReturnType<typeof watchRunEvents>>;
-  let pg: Client;
+  let environment: DeliveryTestEnvironment;
+  let sim: DeliveryTestEnvironment['sim'];
+  let controlPlane: DeliveryTestEnvironment['controlPlane'];
+  let events: DeliveryTestEnvironment['events'];
+  let pg: DeliveryTestEnvironment['pg'];
   const instances: DeliveryInstance[] = [];
   const start = (groupId: string, joinGroup: boolean) =>
     startDelivery(
-      {
-        KAFKA_GROUP_ID: groupId,
-        DATABASE_URL: db.url,
-        AUTOPILOT_BASE_URL: sim.baseUrl,
-        CONTROL_PLANE_URL: controlPlane.url,
-        AUTOPILOT_RATE_LIMIT_RPS: '5',
-        // One run per instance, so runs sharing a key are delivered by different instances at once.
-        DELIVERY_MAX_RUNS: '1',
-      },
+      // One run per instance, so runs sharing a key are delivered by different instances at once.
+      environment.deliveryEnv({ KAFKA_GROUP_ID: groupId, DELIVERY_MAX_RUNS: '1' }),
       { joinGroup },
     ).then((instance) => {
       instances.push(instance);
@@ -41,21 +31,13 @@ describe('autopilot-delivery scaled out', () => {
     });
 
   beforeAll(async () => {
-    db = await createTestDatabase('delivery_scale');
-    sim = await startSimulator({ SIM_RATE_LIMIT_RPS: '5', SIM_API_KEYS: 'unused-key' });
-    controlPlane = await startControlPlane();
-    events = await watchRunEvents();
-    pg = new Client({ connectionString: db.url });
-    await pg.connect();
+    environment = await startDeliveryTestEnvironment('delivery_scale');
+    ({ sim, controlPlane, events, pg } = environment);
   }, 120_000);
 
   afterAll(async () => {
     await Promise.all(instances.map((i) => i.stop()));
-    await events?.stop();
-    await pg?.end();
-    await sim?.stop();
-    await controlPlane?.close();
-    await db?.drop();
+    await environment?.stop();
   }, 60_000);
 
   async function tenant() {

@@ -7,18 +7,21 @@ import { join } from 'node:path';
 import { TOPICS, type ContactsMappedV1, type RunEventV1, type RunSpec } from '@export/contracts';
 import {
   collectMessages,
+  createTestDatabase,
+  DEV_JWT_SECRET,
   expectEventually,
   freePort,
   produceRaw,
   startGroupAtEnd,
   startServiceProcess,
+  type TestDatabase,
 } from '@export/testing';
 import { JwtService } from '@nestjs/jwt';
 import axios from 'axios';
 import express from 'express';
+import { Client } from 'pg';
 
 export const ROOT = join(__dirname, '../../../..');
-export const JWT_SECRET = 'dev-only-auth-jwt-secret-for-local-development';
 
 export interface Process {
   url: string;
@@ -105,7 +108,7 @@ export async function startControlPlane(): Promise<{
   >;
   close(): Promise<void>;
 }> {
-  const jwt = new JwtService({ secret: JWT_SECRET });
+  const jwt = new JwtService({ secret: DEV_JWT_SECRET });
   const connections = new Map<
     string,
     { tenantId: string; apiKey: string; status: 'active' | 'needs-attention' | 'deleted' }
@@ -229,3 +232,39 @@ export async function waitForEvent<T extends RunEventV1['type']>(
 }
 
 export const uid = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+/**
+ * What every delivery suite runs against: a fresh database, the simulator at 5 requests/s, a stub control
+ * plane, a watcher of run events and a database client. `deliveryEnv` completes a delivery instance's
+ * environment; `stop` tears everything down.
+ */
+export async function startDeliveryTestEnvironment(databasePrefix: string) {
+  const db: TestDatabase = await createTestDatabase(databasePrefix);
+  const sim = await startSimulator({ SIM_RATE_LIMIT_RPS: '5', SIM_API_KEYS: 'unused-key' });
+  const controlPlane = await startControlPlane();
+  const events = await watchRunEvents();
+  const pg = new Client({ connectionString: db.url });
+  await pg.connect();
+  return {
+    db,
+    sim,
+    controlPlane,
+    events,
+    pg,
+    deliveryEnv: (env: Record<string, string> & { KAFKA_GROUP_ID: string }) => ({
+      DATABASE_URL: db.url,
+      AUTOPILOT_BASE_URL: sim.baseUrl,
+      CONTROL_PLANE_URL: controlPlane.url,
+      AUTOPILOT_RATE_LIMIT_RPS: '5',
+      ...env,
+    }),
+    stop: async () => {
+      await events.stop();
+      await pg.end();
+      await sim.stop();
+      await controlPlane.close();
+      await db.drop();
+    },
+  };
+}
+export type DeliveryTestEnvironment = Awaited<ReturnType<typeof startDeliveryTestEnvironment>>;
