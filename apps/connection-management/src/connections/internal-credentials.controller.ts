@@ -1,7 +1,7 @@
 import { AppError } from '@export/errors';
 import { Controller, Get, Header, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { ServiceAuthGuard } from '../auth/auth.guard';
+import { ServiceAuthGuard } from '../auth/service-auth.guard';
 import { IdParam } from '../http/id-param';
 import { ConnectionsService, type ConnectionCredentials } from './connections.service';
 

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Patch, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
-import { UserAuthGuard } from '../auth/auth.guard';
+import { UserAuthGuard } from '../auth/user-auth.guard';
 import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { IdParam, openApiSchema } from '../http/id-param';
 import { CreateExportBody, UpdateExportBody } from './export.schemas';

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Param, Put, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
-import { UserAuthGuard } from '../auth/auth.guard';
+import { UserAuthGuard } from '../auth/user-auth.guard';
 import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { openApiSchema } from '../http/id-param';
 import { QuotaBody, QuotasService, type QuotaView } from './quotas.service';

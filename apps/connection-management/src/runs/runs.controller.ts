@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Post, Query, Req, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { UserAuthGuard } from '../auth/auth.guard';
+import { UserAuthGuard } from '../auth/user-auth.guard';
 import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { correlationIdOf } from '../http/correlation-id.middleware';
 import { IdParam } from '../http/id-param';

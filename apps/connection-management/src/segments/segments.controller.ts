@@ -1,7 +1,7 @@
 import type { Snapshot } from '@export/contracts';
 import { Controller, Get, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { UserAuthGuard } from '../auth/auth.guard';
+import { UserAuthGuard } from '../auth/user-auth.guard';
 import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { SegmentsRepository } from './segments.repository';
 
