@@ -1,8 +1,11 @@
 import { Client } from 'pg';
 import type { Logger } from 'pino';
 
-/** Error code of CREATE DATABASE when the database exists already. */
-const DUPLICATE_DATABASE = '42P04';
+/**
+ * Error codes of CREATE DATABASE when the database exists already: 42P04, or 23505 on pg_database's unique
+ * name index when another session created it at the same instant.
+ */
+const DATABASE_EXISTS = new Set(['42P04', '23505']);
 
 /**
  * The database a URL names, and the URL of the `postgres` database on the same server (from which it can be
@@ -34,7 +37,7 @@ export async function ensureDatabase(databaseUrl: string, logger: Logger): Promi
     logger.info({ database: target.name }, 'database created');
   } catch (error) {
     // Another instance created it between our check and our CREATE.
-    if ((error as { code?: string }).code !== DUPLICATE_DATABASE) throw error;
+    if (!DATABASE_EXISTS.has(String((error as { code?: string }).code))) throw error;
   } finally {
     await admin.end();
   }

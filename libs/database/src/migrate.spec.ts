@@ -23,6 +23,7 @@ describe('migrationRunnerOptions', () => {
       migrationsSchema: 'delivery',
       createMigrationsSchema: true,
       checkOrder: true,
+      noLock: true,
     });
   });
 
