@@ -19,6 +19,10 @@ export const DeliveryConfig = z.object({
   /** Added to the 1000/rps spacing so network jitter never puts rps+1 calls into one sliding second. */
   AUTOPILOT_PACING_MARGIN_MS: z.coerce.number().min(0).default(10),
   AUTOPILOT_TIMEOUT_MS: ms(10_000),
+  /** A 429's Retry-After above this is taken as this (a broken or hostile header cannot park a key for days). */
+  AUTOPILOT_MAX_RETRY_AFTER_MS: ms(60_000),
+  /** The most one run may wait on 429s in all before it fails RATE_LIMITED_TOO_LONG. */
+  DELIVERY_MAX_RATE_LIMITED_MS: ms(15 * 60_000),
   /** Attempts per call on 5xx / timeouts / connection errors before the run fails DESTINATION_UNAVAILABLE. */
   DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(10),
   DELIVERY_RETRY_INITIAL_MS: ms(500),

@@ -139,6 +139,20 @@ describe('AutopilotClient', () => {
     expect(failure.message).toContain('Email is invalid.');
   });
 
+  it.each([
+    [403, 'forbidden'],
+    [404, 'not-found'],
+    [413, 'too-large'],
+    [409, 'refused'],
+    [422, 'refused'],
+  ])('classifies %i as %s: never a bad-request to bisect, never retried', async (status, failure) => {
+    handler = (_req, res) => json(res, status, { error: 'x', message: `said ${status}` });
+    const error = await failureOf(client().bulkUpsert([{ Email: 'a@x.com' }]));
+    expect(error.failure).toBe(failure);
+    expect(error.kind).toBe('upstream-rejected');
+    expect(error.message).toContain(`said ${status}`);
+  });
+
   it('classifies 5xx, timeouts and connection errors as unavailable (retryable)', async () => {
     handler = (_req, res) => json(res, 503, { error: 'Service Unavailable' });
     expect(await failureOf(client().getAccount())).toMatchObject({

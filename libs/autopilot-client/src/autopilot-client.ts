@@ -2,7 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { z } from 'zod';
-import { AutopilotError } from './autopilot-error';
+import { AutopilotError, type AutopilotFailure } from './autopilot-error';
 
 /** The most contacts Autopilot takes in one bulk upsert. */
 export const MAX_BULK_CONTACTS = 100;
@@ -179,9 +179,16 @@ function statusError(route: string, response: AxiosResponse): AutopilotError {
       status,
     });
   }
-  // Other 4xx (404 on a deleted list, 409, 413, ...) are not fixed by retrying the same request.
-  return new AutopilotError('bad-request', `Autopilot ${route} answered ${status}${detail}`, { status });
+  const failure = CLIENT_ERROR_CLASSES[status] ?? 'refused';
+  return new AutopilotError(failure, `Autopilot ${route} answered ${status}${detail}`, { status });
 }
+
+/** 4xx answers other than 400/401/429 that mean something of their own (see AutopilotFailure). */
+const CLIENT_ERROR_CLASSES: Record<number, AutopilotFailure> = {
+  403: 'forbidden',
+  404: 'not-found',
+  413: 'too-large',
+};
 
 function transportError(route: string, error: unknown): AutopilotError {
   // Only the code is kept: axios errors carry the request config, including the key header.

@@ -10,6 +10,21 @@ export interface CallerOptions {
   maxAttempts: number;
   initialDelayMs: number;
   maxDelayMs: number;
+  /** The longest a 429's Retry-After may hold a key back; a longer one is taken as this. */
+  maxRetryAfterMs: number;
+  /** The most one run (one `forKey`) may wait on 429s in all; past it the run fails RATE_LIMITED_TOO_LONG. */
+  maxRateLimitedMs: number;
+}
+
+/** One run waited on 429s longer than it may: the destination is not giving this key its rate. */
+export class RateLimitedTooLongError extends Error {
+  constructor(readonly waitedMs: number) {
+    super(
+      `Autopilot kept answering 429 (rate limited): the run waited ${Math.round(waitedMs / 1000)} s on it in all ` +
+        'and gives up; another client may be using the same key',
+    );
+    this.name = 'RateLimitedTooLongError';
+  }
 }
 
 /** One paced, retried Autopilot call with the key identified by its hash. */
@@ -17,7 +32,8 @@ export type PacedCall = <T>(route: string, send: () => Promise<T>) => Promise<T>
 
 /**
  * Every Autopilot call goes through here: wait for the key's slot (shared by all instances), send, and
- * - 429: push the key's next slot back (Retry-After, else exponential backoff with jitter) and send again;
+ * - 429: push the key's next slot back (Retry-After up to a cap, else exponential backoff with jitter) and
+ *   send again, until the run has waited on 429s for longer than its bound (RateLimitedTooLongError);
  * - 5xx / timeout / connection error: retry with exponential backoff and jitter (cockatiel), then give up
  *   with the last AutopilotError;
  * - 401: mark the key dead for every instance and throw KeyRejectedError;
@@ -29,7 +45,7 @@ export class AutopilotCaller {
   constructor(
     private readonly pacer: KeyPacer,
     private readonly metrics: DeliveryMetrics,
-    options: CallerOptions,
+    private readonly options: CallerOptions,
     private readonly logger: Logger,
   ) {
     this.policy = retry(
@@ -57,10 +73,18 @@ export class AutopilotCaller {
    * every call at debug level, so one correlation id leads from the segment event to the last Autopilot call.
    */
   forKey(hash: string, signal: AbortSignal, log: Logger = this.logger): PacedCall {
-    return (route, send) => this.call(hash, route, send, signal, log);
+    const budget = { waitedMs: 0 };
+    return (route, send) => this.call(hash, route, send, signal, log, budget);
   }
 
-  async call<T>(hash: string, route: string, send: () => Promise<T>, signal: AbortSignal, log: Logger = this.logger): Promise<T> {
+  private async call<T>(
+    hash: string,
+    route: string,
+    send: () => Promise<T>,
+    signal: AbortSignal,
+    log: Logger,
+    budget: { waitedMs: number },
+  ): Promise<T> {
     return this.policy.execute(async ({ attempt }) => {
       for (let limited = 1; ; limited++) {
         await this.pacer.acquire(hash, signal);
@@ -76,8 +100,11 @@ export class AutopilotCaller {
           log.debug({ route, status, attempt, ms: Math.round(performance.now() - started) }, 'Autopilot call failed');
           if (isAutopilotFailure(error, 'rate-limited')) {
             this.metrics.rateLimited.inc();
+            if (budget.waitedMs >= this.options.maxRateLimitedMs) throw new RateLimitedTooLongError(budget.waitedMs);
             this.metrics.retries.inc({ reason: 'rate-limited' });
-            await this.pacer.slowDown(hash, error.retryAfterMs ?? backoff(limited, 250, 30_000));
+            const delay = Math.min(error.retryAfterMs ?? backoff(limited, 250, 30_000), this.options.maxRetryAfterMs);
+            budget.waitedMs += delay;
+            await this.pacer.slowDown(hash, delay);
             continue;
           }
           if (isAutopilotFailure(error, 'key-rejected')) {

@@ -45,14 +45,22 @@ const contact = (email: string, seq: number, segmentIds = ['seg-a']): PendingCon
 function context(client: ChunkContext['client']) {
   const sent: string[] = [];
   const failed: ContactFailure[] = [];
+  const lists: Record<string, string> = { 'seg-a': 'contactlist_a', 'seg-b': 'contactlist_b' };
+  let refreshed = 0;
   const ctx: ChunkContext = {
     client,
     call: (_route, send) => send(),
-    listIdOf: (segmentId) => ({ 'seg-a': 'contactlist_a', 'seg-b': 'contactlist_b' })[segmentId],
+    listIdOf: (segmentId) => lists[segmentId],
+    refreshLists: async () => {
+      refreshed++;
+      if (refreshed > 1) return false;
+      lists['seg-a'] = 'contactlist_a2';
+      return true;
+    },
     onSent: async (emails) => void sent.push(...emails),
     onFailed: async (failures) => void failed.push(...failures),
   };
-  return { ctx, sent, failed };
+  return { ctx, sent, failed, refreshes: () => refreshed };
 }
 
 describe('deliverChunk', () => {
@@ -118,5 +126,91 @@ describe('deliverChunk', () => {
       failure: 'unavailable',
     });
     expect(sent).toEqual([]);
+  });
+
+  describe('answers by class', () => {
+    const many = (n: number) => Array.from({ length: n }, (_, i) => contact(`c${i}@x.com`, i));
+
+    it('a 404 (list deleted in Autopilot) looks the lists up again once and resends, no bisection', async () => {
+      const account = fakeAccount();
+      const bulk = account.client.bulkUpsert;
+      account.client.bulkUpsert = async (contacts) => {
+        if (contacts.some((c) => c['_autopilot_list'] === 'contactlist_a')) {
+          account.calls.push(`bulk ${contacts.length} -> 404`);
+          throw new AutopilotError('not-found', 'List not found', { status: 404 });
+        }
+        return bulk(contacts);
+      };
+      const { ctx, sent, failed, refreshes } = context(account.client);
+      await deliverChunk(ctx, many(100));
+      expect(account.calls).toEqual(['bulk 100 -> 404', 'bulk 100']);
+      expect(refreshes()).toBe(1);
+      expect(account.stored.get('c5@x.com')).toMatchObject({ _autopilot_list: 'contactlist_a2' });
+      expect(sent).toHaveLength(100);
+      expect(failed).toEqual([]);
+    });
+
+    it('a 404 that stays after the lists were looked up again fails the call, not 199 bisected calls', async () => {
+      const account = fakeAccount();
+      account.client.bulkUpsert = async (contacts) => {
+        account.calls.push(`bulk ${contacts.length}`);
+        throw new AutopilotError('not-found', 'List not found', { status: 404 });
+      };
+      const { ctx, sent } = context(account.client);
+      await expect(deliverChunk(ctx, many(100))).rejects.toMatchObject({ failure: 'not-found' });
+      // First 404 -> the lists are looked up again -> the resend 404s -> refreshLists says it already ran.
+      expect(account.calls.length).toBeLessThanOrEqual(3);
+      expect(sent).toEqual([]);
+    });
+
+    it('a 403 fails at once: one call, no bisection, nothing marked sent or failed', async () => {
+      const account = fakeAccount();
+      account.client.bulkUpsert = async (contacts) => {
+        account.calls.push(`bulk ${contacts.length}`);
+        throw new AutopilotError('forbidden', 'Not allowed', { status: 403 });
+      };
+      const { ctx, sent, failed } = context(account.client);
+      await expect(deliverChunk(ctx, many(100))).rejects.toMatchObject({ failure: 'forbidden' });
+      expect(account.calls).toEqual(['bulk 100']);
+      expect(sent).toEqual([]);
+      expect(failed).toEqual([]);
+    });
+
+    it('a 413 splits by bytes; only a contact too large on its own fails', async () => {
+      const account = fakeAccount();
+      const bulk = account.client.bulkUpsert;
+      const LIMIT = 4000;
+      account.client.bulkUpsert = async (contacts) => {
+        const bytes = Buffer.byteLength(JSON.stringify({ contacts }));
+        if (bytes > LIMIT) {
+          account.calls.push(`bulk ${contacts.length} -> 413`);
+          throw new AutopilotError('too-large', 'Request Entity Too Large', { status: 413 });
+        }
+        return bulk(contacts);
+      };
+      const contacts = many(60);
+      contacts[7] = { ...contacts[7], contact: { Email: 'c7@x.com', FirstName: 'x'.repeat(5000) } };
+      contacts[40] = { ...contacts[40], contact: { Email: 'c40@x.com', FirstName: 'y'.repeat(1500) } };
+      const { ctx, sent, failed } = context(account.client);
+      await deliverChunk(ctx, contacts);
+      expect(failed).toEqual([{ email: 'c7@x.com', reason: expect.stringContaining('too large') }]);
+      expect(sent.sort()).toEqual(contacts.filter((_, i) => i !== 7).map((c) => c.email).sort());
+      // The big contact is isolated by byte-balanced halves: its half shrinks fast, the rest goes in few calls.
+      expect(account.calls.length).toBeLessThanOrEqual(20);
+    });
+
+    it('another 4xx (409, 422) fails the chunk with the reason: no bisection, no retry', async () => {
+      const account = fakeAccount();
+      account.client.bulkUpsert = async (contacts) => {
+        account.calls.push(`bulk ${contacts.length}`);
+        throw new AutopilotError('refused', 'Autopilot POST /contacts answered 409: Conflict', { status: 409 });
+      };
+      const { ctx, sent, failed } = context(account.client);
+      await deliverChunk(ctx, many(100));
+      expect(account.calls).toEqual(['bulk 100']);
+      expect(sent).toEqual([]);
+      expect(failed).toHaveLength(100);
+      expect(failed[0].reason).toContain('409');
+    });
   });
 });

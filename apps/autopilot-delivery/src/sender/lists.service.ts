@@ -43,4 +43,19 @@ export class ListsService {
     this.known.set(memo, listId);
     return listId;
   }
+
+  /**
+   * Forgets a list id that Autopilot no longer knows (404), here and for every instance (the row goes), so
+   * the next `ensure` looks the title up again or creates the list. A row another instance has already
+   * replaced with a new id is left alone.
+   */
+  async forget(hash: string, title: string, staleListId: string): Promise<void> {
+    const memo = `${hash}:${title}`;
+    if (this.known.get(memo) === staleListId) this.known.delete(memo);
+    await this.pool.query('DELETE FROM delivery.lists WHERE key_hash = $1 AND title = $2 AND list_id = $3', [
+      hash,
+      title,
+      staleListId,
+    ]);
+  }
 }

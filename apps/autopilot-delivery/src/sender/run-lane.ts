@@ -12,10 +12,11 @@ import type {
   RunsRepository,
   TerminalState,
 } from '../runs/runs.repository';
-import type { AutopilotCaller, PacedCall } from './autopilot-caller';
+import { RateLimitedTooLongError, type AutopilotCaller, type PacedCall } from './autopilot-caller';
 import { deliverChunk } from './chunk-delivery';
 import type { Credentials, CredentialsClient } from './credentials.client';
 import type { ListsService } from './lists.service';
+import { RunLists } from './run-lists';
 
 export type LaneStop = 'shutdown' | 'lease-lost' | 'canceled';
 
@@ -93,11 +94,9 @@ export class RunLane {
         timeoutMs: this.deps.autopilot.timeoutMs,
       });
       const call = this.deps.caller.forKey(hash, signal, this.log);
-      const listIds = new Map<string, string>();
-      for (const segment of this.run.spec.segments) {
-        listIds.set(segment.segmentId, await this.deps.lists.ensure(client, call, hash, segment.listName));
-      }
-      await this.deliverAll(client, call, listIds);
+      const lists = new RunLists(this.deps.lists, client, call, hash, this.run.spec.segments);
+      await lists.resolve();
+      await this.deliverAll(client, call, lists);
       await this.finish('succeeded', null);
     } catch (error) {
       await this.onError(error, credentials);
@@ -131,6 +130,22 @@ export class RunLane {
       return;
     }
     if (reason === 'lease-lost') return void this.log.warn('lease lost; another instance continues the run');
+    if (error instanceof RateLimitedTooLongError)
+      return void (await this.finish('failed', { code: 'RATE_LIMITED_TOO_LONG', message: error.message }));
+    if (isAutopilotFailure(error, 'forbidden')) {
+      await this.finish('failed', {
+        code: 'DESTINATION_FORBIDDEN',
+        message: `Autopilot refused the key this action (403): ${error.message}`,
+      });
+      return;
+    }
+    if (isAutopilotFailure(error, 'not-found')) {
+      await this.finish('failed', {
+        code: 'DESTINATION_LIST_MISSING',
+        message: `Autopilot answered 404 again after the run's lists were looked up again: ${error.message}`,
+      });
+      return;
+    }
     if (isAutopilotFailure(error, 'unavailable')) {
       await this.finish('failed', {
         code: 'DESTINATION_UNAVAILABLE',
@@ -202,7 +217,7 @@ export class RunLane {
   private async deliverAll(
     client: AutopilotClient,
     call: PacedCall,
-    listIds: Map<string, string>,
+    lists: RunLists,
   ): Promise<void> {
     const { repo, metrics } = this.deps;
     const runId = this.run.runId;
@@ -214,7 +229,8 @@ export class RunLane {
       const ctx = {
         client,
         call,
-        listIdOf: (segmentId: string) => listIds.get(segmentId),
+        listIdOf: (segmentId: string) => lists.idOf(segmentId),
+        refreshLists: () => lists.refreshOnce(),
         onSent: async (emails: string[]) => {
           metrics.delivered.inc(await repo.markSent(runId, emails));
           this.dirty = true;

@@ -58,6 +58,8 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
           maxAttempts: config.DELIVERY_MAX_ATTEMPTS,
           initialDelayMs: config.DELIVERY_RETRY_INITIAL_MS,
           maxDelayMs: config.DELIVERY_RETRY_MAX_MS,
+          maxRetryAfterMs: config.AUTOPILOT_MAX_RETRY_AFTER_MS,
+          maxRateLimitedMs: config.DELIVERY_MAX_RATE_LIMITED_MS,
         },
         this.log,
       ),

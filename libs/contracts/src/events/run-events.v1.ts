@@ -5,6 +5,7 @@ import { Id, IsoDateTime, RunId, TenantId } from '../common/primitives';
 export const RunStage = z.enum(['control-plane', 'extraction', 'mapping', 'delivery']);
 export type RunStage = z.infer<typeof RunStage>;
 
+/** The failure codes this version produces (producers are held to them by the type). */
 export const RunFailureCode = z.enum([
   'SNAPSHOT_UNREADABLE',
   'ENTITY_NOT_FOUND',
@@ -12,9 +13,18 @@ export const RunFailureCode = z.enum([
   'CONNECTION_MISSING',
   'API_KEY_REJECTED',
   'DESTINATION_UNAVAILABLE',
+  'DESTINATION_FORBIDDEN',
+  'DESTINATION_LIST_MISSING',
+  'RATE_LIMITED_TOO_LONG',
   'INTERNAL_ERROR',
 ]);
 export type RunFailureCode = z.infer<typeof RunFailureCode>;
+
+/**
+ * A failure code as it travels: any upper-case code, not only the ones this version knows, so a producer
+ * deployed with a new code never makes a consumer deployed before it refuse the event (it shows the code).
+ */
+export const FailureCodeOnWire = z.string();
 
 export const SkipReason = z.enum(['PROFILE_LIMIT_EXCEEDED', 'QUOTA_EXCEEDED']);
 export type SkipReason = z.infer<typeof SkipReason>;
@@ -45,7 +55,7 @@ export const RunEventV1 = z.discriminatedUnion('type', [
     type: z.literal('run-failed'),
     ...base,
     stage: RunStage,
-    code: RunFailureCode,
+    code: FailureCodeOnWire,
     message: z.string().max(2000),
     counts: DeliveryCounts.optional(),
   }),
