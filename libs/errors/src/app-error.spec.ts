@@ -1,11 +1,10 @@
-import { AppError, httpStatusOf, isRetryable } from './app-error';
+import { AppError, httpStatusOf } from './app-error';
 
 describe('AppError', () => {
-  it('retries transient kinds and unknown errors, never bad input', () => {
-    expect(isRetryable(new AppError('upstream-unavailable', 'down'))).toBe(true);
-    expect(isRetryable(new Error('bug'))).toBe(true);
-    expect(isRetryable(new AppError('validation', 'bad', { field: 'email' }))).toBe(false);
-    expect(isRetryable(new AppError('contract-violation', 'bad shape'))).toBe(false);
+  it('retries transient kinds, never bad input', () => {
+    expect(new AppError('upstream-unavailable', 'down').retryable).toBe(true);
+    expect(new AppError('validation', 'bad', { field: 'email' }).retryable).toBe(false);
+    expect(new AppError('contract-violation', 'bad shape').retryable).toBe(false);
   });
 
   it('maps kinds to HTTP statuses', () => {

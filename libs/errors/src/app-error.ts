@@ -71,11 +71,6 @@ export function httpStatusOf(kind: ErrorKind): number {
   }
 }
 
-/** Errors that are not AppErrors (bugs, driver errors) are treated as transient: retried, never dropped. */
-export function isRetryable(error: unknown): boolean {
-  return error instanceof AppError ? error.retryable : true;
-}
-
 export function assertNever(value: never): never {
   throw new Error(`Unexpected value: ${JSON.stringify(value)}`);
 }

@@ -1,86 +1,12 @@
 import { AppError } from '@export/errors';
-import { HEADERS, TOPICS, type SegmentRefreshedV1 } from '@export/contracts';
-import type { EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import pino from 'pino';
-import { EventPublisher } from './event-publisher';
+import { HEADERS, TOPICS } from '@export/contracts';
 import { kafkaMetrics } from './kafka.metrics';
-import { TopicConsumer, type ConsumedMessage } from './topic-consumer';
+import { event, message, setup, topic } from './topic-consumer.fixtures';
 import { parseTraceparent } from './trace-context';
-
-const topic = TOPICS.segmentRefreshed.name;
-const event: SegmentRefreshedV1 = {
-  eventId: 'e-1',
-  occurredAt: '2026-11-28T08:00:00Z',
-  tenantId: 'contoso',
-  segment: { id: 'seg-vip', name: 'VIP', memberCount: 1 },
-  snapshot: { format: 'csv', location: 'file:///tmp/x.csv' },
-};
-
-interface Sent {
-  topic: string;
-  messages: { key: string; value: string; headers: Record<string, string> }[];
-}
-
-/** A kafkajs stand-in: records what is produced and lets the test hand batches to the consumer. */
-function fakeKafka() {
-  const sent: Sent[] = [];
-  let eachBatch: ((payload: EachBatchPayload) => Promise<void>) | undefined;
-  const consumer = {
-    events: { GROUP_JOIN: 'join', CRASH: 'crash', DISCONNECT: 'disconnect', STOP: 'stop' },
-    on: () => undefined,
-    connect: async () => undefined,
-    subscribe: async () => undefined,
-    run: async (config: { eachBatch: (payload: EachBatchPayload) => Promise<void> }) => {
-      eachBatch = config.eachBatch;
-    },
-    pause: jest.fn(),
-    resume: jest.fn(),
-    disconnect: async () => undefined,
-  };
-  const producer = {
-    connect: async () => undefined,
-    disconnect: async () => undefined,
-    send: async (record: Sent) => {
-      sent.push(record);
-    },
-  };
-  const kafka = { consumer: () => consumer, producer: () => producer } as unknown as Kafka;
-  const deliver = async (messages: KafkaMessage[], highWatermark: string) => {
-    const resolved: string[] = [];
-    await eachBatch?.({
-      batch: { topic, partition: 2, highWatermark, messages, firstOffset: () => messages[0]?.offset ?? null },
-      resolveOffset: (offset: string) => resolved.push(offset),
-      heartbeat: async () => undefined,
-      isRunning: () => true,
-      isStale: () => false,
-      commitOffsetsIfNecessary: async () => undefined,
-    } as unknown as EachBatchPayload);
-    return resolved;
-  };
-  return { kafka, consumer, sent, deliver };
-}
-
-function message(offset: string, value: string, headers: Record<string, string> = {}): KafkaMessage {
-  return { offset, key: Buffer.from('k'), value: Buffer.from(value), headers, timestamp: '0', attributes: 0 } as KafkaMessage;
-}
 
 async function metricValue(metric: { get(): Promise<{ values: { value: number; labels: object }[] }> }, labels: object) {
   const { values } = await metric.get();
   return values.find((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l))?.value;
-}
-
-function setup(groupId: string, handle: (m: ConsumedMessage<SegmentRefreshedV1>, publisher: EventPublisher) => Promise<void>) {
-  const fake = fakeKafka();
-  const logger = pino({ level: 'silent' });
-  const publisher = new EventPublisher(fake.kafka, 'test-service', logger);
-  const consumer = new TopicConsumer(fake.kafka, publisher, logger, {
-    groupId,
-    topics: [topic],
-    retryInitialDelayMs: 1,
-    retryMaxDelayMs: 1,
-    handle: (m) => handle(m, publisher),
-  });
-  return { ...fake, kafkaConsumer: fake.consumer, consumer, publisher };
 }
 
 describe('TopicConsumer and EventPublisher: trace context', () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { HEADERS, topicByName, type TopicName, type TopicValue } from '@export/contracts';
-import { errorMessage, isRetryable } from '@export/errors';
+import { HEADERS, TOPICS, topicByName, type RunStage, type TopicName, type TopicValue } from '@export/contracts';
+import { errorMessage, failureClass, failureCode } from '@export/errors';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { EventPublisher } from './event-publisher';
@@ -32,8 +32,19 @@ export interface TopicConsumerOptions<N extends TopicName> {
   /** Partitions processed at the same time by this instance (kafkajs default is 1). */
   partitionsConsumedConcurrently?: number;
   sessionTimeoutMs?: number;
-  /** Attempts for a retryable failure before the message is dead-lettered; unlimited by default (nothing dropped). */
+  /**
+   * Bound of a failure that may pass on retry (see failureClass): attempts (default 10) and time since the
+   * first failure (default 5 min), whichever comes first; then the message is dead-lettered. Outages of a
+   * dependency never spend it: the message waits for the dependency, nothing is dropped.
+   */
   maxAttempts?: number;
+  maxRetryMs?: number;
+  /**
+   * When a message of a run (its value carries `run: {runId, tenantId}`) is dead-lettered, the run fails
+   * with the dead letter's code and reason, reported as this stage. A message whose run the control plane
+   * did not confirm (code RUN_NOT_CONFIRMED) never speaks for that run.
+   */
+  failRunAs?: RunStage;
   retryInitialDelayMs?: number;
   retryMaxDelayMs?: number;
   /** How often the pacemaker heartbeats while a handler runs. */
@@ -41,6 +52,11 @@ export interface TopicConsumerOptions<N extends TopicName> {
 }
 
 class StoppedError extends Error {}
+
+const DEFAULT_MAX_ATTEMPTS = 10;
+const DEFAULT_MAX_RETRY_MS = 5 * 60_000;
+/** Code of a pipeline message whose run the control plane did not confirm: it never speaks for that run. */
+export const RUN_NOT_CONFIRMED = 'RUN_NOT_CONFIRMED';
 
 const CONTACT_TIMEOUT_MS = 15000;
 
@@ -212,8 +228,14 @@ export class TopicConsumer<N extends TopicName> {
       return;
     }
 
-    const maxAttempts = this.options.maxAttempts ?? Number.POSITIVE_INFINITY;
-    for (let attempt = 1; ; attempt++) {
+    const maxAttempts = this.options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    const maxRetryMs = this.options.maxRetryMs ?? DEFAULT_MAX_RETRY_MS;
+    const giveUp = async (code: string, reason: string) => {
+      await this.deadLetter(topic, partition, message.offset, key, raw, code, reason, correlationId);
+      await this.failRun(parsed.value, code, reason, correlationId, log);
+    };
+    let firstFailureAt: number | undefined;
+    for (let attempt = 1, outages = 0; ; ) {
       const controller = new AbortController();
       const onStop = () => controller.abort();
       this.stopController.signal.addEventListener('abort', onStop);
@@ -240,24 +262,61 @@ export class TopicConsumer<N extends TopicName> {
         return;
       } catch (error) {
         if (controller.signal.aborted || this.stopController.signal.aborted) throw new StoppedError();
-        if (!isRetryable(error)) {
-          await this.deadLetter(topic, partition, message.offset, key, raw, 'NON_RETRYABLE', errorMessage(error), correlationId);
-          return;
+        const kind = failureClass(error);
+        if (kind === 'permanent') return void (await giveUp(failureCode(error), errorMessage(error)));
+        let delay: number;
+        if (kind === 'outage') {
+          // Not the message's fault: wait for the dependency (the service's watchdog pauses fetching too).
+          outages++;
+          delay = backoff(outages, this.options.retryInitialDelayMs ?? 500, this.options.retryMaxDelayMs ?? 30000);
+          log.warn({ err: error, outages, delayMs: delay }, 'a dependency is unavailable; the message waits for it');
+        } else {
+          firstFailureAt ??= Date.now();
+          const elapsed = Date.now() - firstFailureAt;
+          if (attempt >= maxAttempts || elapsed >= maxRetryMs) {
+            const reason = `gave up after ${attempt} attempts in ${Math.round(elapsed / 1000)} s: ${errorMessage(error)}`;
+            return void (await giveUp('RETRIES_EXHAUSTED', reason));
+          }
+          delay = Math.min(
+            backoff(attempt, this.options.retryInitialDelayMs ?? 500, this.options.retryMaxDelayMs ?? 30000),
+            Math.max(0, maxRetryMs - elapsed),
+          );
+          attempt++;
+          log.warn({ err: error, attempt, delayMs: delay }, 'handler failed; retrying');
         }
-        if (attempt >= maxAttempts) {
-          const reason = `gave up after ${attempt} attempts: ${errorMessage(error)}`;
-          await this.deadLetter(topic, partition, message.offset, key, raw, 'RETRIES_EXHAUSTED', reason, correlationId);
-          return;
-        }
-        const delay = backoff(attempt, this.options.retryInitialDelayMs ?? 500, this.options.retryMaxDelayMs ?? 30000);
         kafkaMetrics.handlerRetries.inc({ group: this.options.groupId, topic });
-        log.warn({ err: error, attempt, delayMs: delay }, 'handler failed; retrying');
         await this.wait(delay, heartbeat, lostPartition);
       } finally {
         clearInterval(pacemaker);
         this.stopController.signal.removeEventListener('abort', onStop);
       }
     }
+  }
+
+  /** Reports the run of a dead-lettered message as failed (see `failRunAs`). */
+  private async failRun(value: unknown, code: string, reason: string, correlationId: string, log: Logger): Promise<void> {
+    const stage = this.options.failRunAs;
+    const run = (value as { run?: { runId?: unknown; tenantId?: unknown } } | null)?.run;
+    if (!stage || code === RUN_NOT_CONFIRMED || typeof run?.runId !== 'string' || typeof run.tenantId !== 'string') return;
+    await this.publisher.publish(
+      TOPICS.runEvents.name,
+      [
+        {
+          key: run.runId,
+          value: {
+            type: 'run-failed',
+            runId: run.runId,
+            tenantId: run.tenantId,
+            at: new Date().toISOString(),
+            stage,
+            code,
+            message: `a message of this run could not be processed (${code}): ${reason}`.slice(0, 2000),
+          },
+        },
+      ],
+      { correlationId },
+    );
+    log.warn({ runId: run.runId, code }, 'run failed: one of its messages was dead-lettered');
   }
 
   private parse(topic: string, raw: string | null): { ok: true; value: unknown } | { ok: false; code: string; reason: string } {

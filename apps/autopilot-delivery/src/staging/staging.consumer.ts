@@ -23,6 +23,7 @@ export class StagingConsumer implements OnModuleInit {
       groupId: this.config.KAFKA_GROUP_ID,
       topics: [TOPICS.contactsMapped.name],
       partitionsConsumedConcurrently: 3,
+      failRunAs: 'delivery',
       handle: (message) => this.handle(message),
     });
     this.readiness.register('kafka', () => consumer.healthy);

@@ -20,6 +20,7 @@ export class ProfilesExtractedConsumer implements OnModuleInit {
       groupId: this.settings.groupId,
       topics: [TOPICS.profilesExtracted.name],
       partitionsConsumedConcurrently: this.settings.partitionsConcurrency,
+      failRunAs: 'mapping',
       handle: (message) => this.handle(message),
     });
     this.readiness.register('kafka-consumer:profiles-extracted', () => consumer.healthy);

@@ -20,6 +20,7 @@ export class RunRequestedConsumer implements OnModuleInit {
       groupId: this.settings.groupId,
       topics: [TOPICS.runRequested.name],
       partitionsConsumedConcurrently: this.settings.partitionsConcurrency,
+      failRunAs: 'extraction',
       handle: (message) => this.handle(message),
     });
     this.readiness.register('kafka-consumer:run-requested', () => consumer.healthy);
