@@ -7,7 +7,7 @@ const claimName = z
   .string()
   .min(1)
   .max(200)
-  .regex(/^[^\s\x00-\x1f]+$/, 'must be a claim name without spaces');
+  .regex(/^[!-~]+$/, 'must be printable ASCII without spaces');
 
 const ControlPlaneEnv = z.object({
   ...commonEnv,

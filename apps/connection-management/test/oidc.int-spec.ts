@@ -147,7 +147,12 @@ describe('user tokens from a real OpenID Connect provider (oidc-provider as a ch
 
   describe('UserTokenVerifier against the provider', () => {
     const settings = (env: Record<string, string>) =>
-      ControlPlaneConfig.parse({ AUTH_AUDIENCE: AUDIENCE, AUTH_ISSUER: idp.issuer, ...env });
+      ControlPlaneConfig.parse({
+        NODE_ENV: 'development',
+        AUTH_AUDIENCE: AUDIENCE,
+        AUTH_ISSUER: idp.issuer,
+        ...env,
+      });
 
     it('finds the key set through discovery when AUTH_JWKS_URL is unset', async () => {
       const verifier = new UserTokenVerifier(settings({}));

@@ -81,7 +81,9 @@ async function terminate(child: ChildProcess): Promise<void> {
 /** Starts the `oidc-provider` package as a child process on a free loopback port. */
 export async function startOidcProvider(initial: OidcProviderSettings): Promise<TestOidcProvider> {
   let settings = initial;
-  let { child, issuer } = await launch(settings, 0);
+  const started = await launch(settings, 0);
+  const { issuer } = started;
+  let { child } = started;
   const port = Number(new URL(issuer).port);
   return {
     issuer,
