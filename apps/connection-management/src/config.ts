@@ -35,6 +35,8 @@ const ControlPlaneEnv = z.object({
   AUTH_JWKS_COOLDOWN_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   /** Clock difference tolerated on `exp`, `nbf` and `iat`. */
   AUTH_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  /** When set, the token header's `typ` must equal it (`at+jwt`, RFC 9068): ID tokens are then never taken. */
+  AUTH_TOKEN_TYPE: z.string().min(1).max(100).optional(),
   AUTH_TENANT_CLAIM: claimName.default('tid'),
   AUTH_ROLE_CLAIM: claimName.default('role'),
   /** How often the outbox is drained when no commit kicked it (crash recovery, broker outages). */

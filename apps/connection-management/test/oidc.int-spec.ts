@@ -154,8 +154,8 @@ describe('user tokens from a real OpenID Connect provider (oidc-provider as a ch
         ...env,
       });
 
-    it('finds the key set through discovery when AUTH_JWKS_URL is unset', async () => {
-      const verifier = new UserTokenVerifier(settings({}));
+    it('finds the key set through discovery when AUTH_JWKS_URL is unset (and checks typ at+jwt)', async () => {
+      const verifier = new UserTokenVerifier(settings({ AUTH_TOKEN_TYPE: 'at+jwt' }));
       expect(verifier.mode).toBe('oidc');
       const payload = await verifier.verify(await idp.token('alice'));
       expect(payload).toMatchObject({ sub: 'alice', tid: tenant, iss: idp.issuer, aud: AUDIENCE });

@@ -58,6 +58,17 @@ describe('UserTokenVerifier (HS256, development)', () => {
     await expect(v.verify(right)).resolves.toMatchObject(claims);
   });
 
+  it('checks the header typ when AUTH_TOKEN_TYPE is set', async () => {
+    const v = verifier({ AUTH_TOKEN_TYPE: 'at+jwt' });
+    const plain = await hs256(new SignJWT(claims).setExpirationTime('5m'));
+    expect((await refusal(v, plain)).message).toBe('Token type is not accepted (typ)');
+    const access = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
+      .setExpirationTime('5m')
+      .sign(key);
+    await expect(v.verify(access)).resolves.toMatchObject(claims);
+  });
+
   it('refuses other secrets, alg none, asymmetric algorithms and garbage', async () => {
     const v = verifier();
     const forged = await hs256(

@@ -29,6 +29,7 @@ type UserTokenSettings = Pick<
   | 'AUTH_JWKS_URL'
   | 'AUTH_JWKS_COOLDOWN_SECONDS'
   | 'AUTH_CLOCK_SKEW_SECONDS'
+  | 'AUTH_TOKEN_TYPE'
 >;
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
@@ -58,6 +59,7 @@ export class UserTokenVerifier {
       audience: settings.AUTH_AUDIENCE,
       clockTolerance: settings.AUTH_CLOCK_SKEW_SECONDS,
       requiredClaims: ['exp'],
+      typ: settings.AUTH_TOKEN_TYPE,
     };
     if (!settings.AUTH_ISSUER) this.secret = new TextEncoder().encode(settings.AUTH_JWT_SECRET);
   }
@@ -135,7 +137,9 @@ function refusal(error: unknown): AppError {
   const unauthenticated = (message: string) => new AppError('unauthenticated', message);
   if (error instanceof errors.JWTExpired) return unauthenticated('Token expired');
   if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.claim === 'exp') return unauthenticated('Token has no expiry (exp)');
+    if (error.claim === 'exp' && error.reason === 'missing')
+      return unauthenticated('Token has no expiry (exp)');
+    if (error.claim === 'typ') return unauthenticated('Token type is not accepted (typ)');
     if (error.claim === 'aud') return unauthenticated('Token audience is not this API');
     if (error.claim === 'iss') return unauthenticated('Token issuer is not trusted');
     if (error.claim === 'nbf' || error.claim === 'iat') return unauthenticated('Token is not valid yet');
