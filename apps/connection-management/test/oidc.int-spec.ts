@@ -161,6 +161,14 @@ describe('user tokens from a real OpenID Connect provider (oidc-provider as a ch
       expect(payload).toMatchObject({ sub: 'alice', tid: tenant, iss: idp.issuer, aud: AUDIENCE });
     });
 
+    it('trusts no discovery document that names another issuer than AUTH_ISSUER', async () => {
+      // Same host, one character off: the document says idp.issuer, not idp.issuer + '/'.
+      const verifier = new UserTokenVerifier(settings({ AUTH_ISSUER: `${idp.issuer}/` }));
+      await expect(verifier.verify(await idp.token('alice'))).rejects.toMatchObject({
+        kind: 'upstream-unavailable',
+      });
+    });
+
     it('refuses a token of another issuer, and answers 502 (not 401) when the keys cannot be fetched', async () => {
       const token = await idp.token('alice');
       const elsewhere = new UserTokenVerifier(

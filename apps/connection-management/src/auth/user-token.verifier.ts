@@ -94,14 +94,17 @@ export class UserTokenVerifier {
 
   /** jose caches the set, and refetches it (at most once per cooldown) when a token names an unknown kid. */
   private remoteKeySet(): Promise<KeySet> {
-    this.remoteKeys ??= this.jwksUrl().then((url) =>
-      createRemoteJWKSet(url, {
-        cooldownDuration: this.settings.AUTH_JWKS_COOLDOWN_SECONDS * 1000,
-        timeoutDuration: FETCH_TIMEOUT_MS,
-      }),
-    );
-    // A failed discovery is retried by the next request, not remembered.
-    this.remoteKeys.catch(() => (this.remoteKeys = undefined));
+    if (!this.remoteKeys) {
+      const keys = this.jwksUrl().then((url) =>
+        createRemoteJWKSet(url, {
+          cooldownDuration: this.settings.AUTH_JWKS_COOLDOWN_SECONDS * 1000,
+          timeoutDuration: FETCH_TIMEOUT_MS,
+        }),
+      );
+      // A failed discovery is retried by the next request, not remembered.
+      keys.catch(() => (this.remoteKeys = undefined));
+      this.remoteKeys = keys;
+    }
     return this.remoteKeys;
   }
 
