@@ -17,6 +17,8 @@ module.exports = {
       },
     ],
   },
+  // jose ships only ES modules: Node loads them with require(esm), Jest's CommonJS runtime needs them transpiled.
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper: pathsToModuleNameMapper(),
   reporters: ['default', require.resolve('./tools/jest/summary-reporter.js')],

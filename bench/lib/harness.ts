@@ -172,7 +172,7 @@ export async function createTenant(
   await bench.simulator('/keys', { method: 'POST', body: { key: apiKey } });
   const tenantId = `${options.name ?? 'bench'}-${randomUUID().slice(0, 8)}`;
   const segmentId = `seg-${options.name ?? 'bench'}`;
-  const token = signToken({ sub: 'bench', tid: tenantId, role: 'admin' });
+  const token = await signToken({ sub: 'bench', tid: tenantId, role: 'admin' });
   const client = new ApiClient(stack.apiUrl, token);
   const api = <T>(method: string, path: string, body?: unknown) => client.json<T>(method, path, body);
 

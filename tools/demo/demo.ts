@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     await stack.stop();
   };
   process.once('SIGINT', () => void stop().then(() => process.exit(130)));
-  const token = signToken({ sub: 'demo-admin', tid: tenantId, role: 'admin' });
+  const token = await signToken({ sub: 'demo-admin', tid: tenantId, role: 'admin' });
   const client = new ApiClient(stack.apiUrl, token);
   const api = <T>(method: string, path: string, body?: unknown) => client.json<T>(method, path, body);
 

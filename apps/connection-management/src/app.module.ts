@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { APP_CONFIG, APP_LOGGER } from './app-tokens';
 import { ServiceAuthGuard } from './auth/service-auth.guard';
 import { UserAuthGuard } from './auth/user-auth.guard';
+import { UserTokenVerifier } from './auth/user-token.verifier';
 import { ControlPlaneConfig } from './config';
 import { AutopilotAccountClient } from './connections/autopilot-account.client';
 import { ConnectionsController } from './connections/connections.controller';
@@ -65,6 +66,7 @@ export class AppModule {
           provide: AutopilotAccountClient,
           useValue: new AutopilotAccountClient(config.AUTOPILOT_BASE_URL, config.AUTOPILOT_TIMEOUT_MS),
         },
+        UserTokenVerifier,
         UserAuthGuard,
         ServiceAuthGuard,
         ConnectionsRepository,

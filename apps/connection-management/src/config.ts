@@ -2,7 +2,14 @@ import { commonEnv, databaseEnv, secretEnv } from '@export/config';
 import { z } from 'zod';
 import { isValidEncryptionKey } from './credentials/credentials-cipher';
 
-export const ControlPlaneConfig = z.object({
+/** A JWT claim name: tenant and role may sit under namespaced names (`https://example.com/tid`). */
+const claimName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[!-~]+$/, 'must be printable ASCII without spaces');
+
+const ControlPlaneEnv = z.object({
   ...commonEnv,
   ...databaseEnv,
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
@@ -16,9 +23,38 @@ export const ControlPlaneConfig = z.object({
     isValidEncryptionKey,
     'must be 32 bytes, written as 64 hex characters or as base64',
   ),
+  /** HS256 secret of user tokens when no OpenID Connect issuer is set (development), and of service tokens. */
   AUTH_JWT_SECRET: secretEnv('auth-jwt-secret-for-local-development'),
+  /** OpenID Connect issuer of user tokens (exact `iss`). Setting it switches user tokens from HS256 to RS256/ES256. */
+  AUTH_ISSUER: z.url().optional(),
+  /** The API's identifier at the issuer: user tokens must carry it in `aud`. Required with AUTH_ISSUER. */
+  AUTH_AUDIENCE: z.string().min(1).max(500).optional(),
+  /** The issuer's key set; unset: `jwks_uri` of the issuer's /.well-known/openid-configuration. */
+  AUTH_JWKS_URL: z.url().optional(),
+  /** A token whose kid is not in the cached key set refetches the set at most this often. */
+  AUTH_JWKS_COOLDOWN_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  /** Clock difference tolerated on `exp`, `nbf` and `iat`. */
+  AUTH_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  /** When set, the token header's `typ` must equal it (`at+jwt`, RFC 9068): ID tokens are then never taken. */
+  AUTH_TOKEN_TYPE: z.string().min(1).max(100).optional(),
+  AUTH_TENANT_CLAIM: claimName.default('tid'),
+  AUTH_ROLE_CLAIM: claimName.default('role'),
   /** How often the outbox is drained when no commit kicked it (crash recovery, broker outages). */
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(60000).default(1000),
+});
+
+/** Settings that only make sense together; each problem names the variable to fix. */
+export const ControlPlaneConfig = ControlPlaneEnv.superRefine((env, ctx) => {
+  const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  if (env.AUTH_JWKS_URL && !env.AUTH_ISSUER) problem('AUTH_ISSUER', 'is required when AUTH_JWKS_URL is set');
+  if (env.AUTH_ISSUER && !env.AUTH_AUDIENCE) problem('AUTH_AUDIENCE', 'is required when AUTH_ISSUER is set');
+  if (env.NODE_ENV === 'production') {
+    // Keys fetched over plain HTTP could be swapped on the way: every token would then be forgeable.
+    for (const name of ['AUTH_ISSUER', 'AUTH_JWKS_URL'] as const) {
+      const value = env[name];
+      if (value && !value.startsWith('https://')) problem(name, 'must be an https:// URL in production');
+    }
+  }
 });
 export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfig>;
 

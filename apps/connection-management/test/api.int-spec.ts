@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TOPICS } from '@export/contracts';
 import { expectEventually, produceRaw } from '@export/testing';
+import { SignJWT } from 'jose';
 import { startAutopilotStub } from './support/autopilot-stub';
 import { segmentRefreshed, startControlPlane, type RunningControlPlane } from './support/control-plane';
 
@@ -81,6 +82,28 @@ describe('connection-management REST API (real PostgreSQL and Kafka)', () => {
       expect(
         (await cp.call('GET', '/v1/connections', { token: cp.token({ tid: tenant, role: 'root' }) })).status,
       ).toBe(401);
+    });
+
+    it('refuses HS256 tokens without exp, expired beyond the clock skew, or with alg none (401)', async () => {
+      const secret = new TextEncoder().encode(cp.config.AUTH_JWT_SECRET);
+      const claims = { sub: 'alice', tid: tenant, role: 'admin' };
+      const now = Math.floor(Date.now() / 1000);
+      const sign = (jwt: SignJWT) => jwt.setProtectedHeader({ alg: 'HS256' }).sign(secret);
+      const refused = async (token: string, message: string) => {
+        const res = await cp.call('GET', '/v1/connections', { token });
+        expect(res.status).toBe(401);
+        expect(res.body.message).toBe(message);
+        expect(res.text).not.toContain(token);
+      };
+      await refused(await sign(new SignJWT(claims).setIssuedAt()), 'Token has no expiry (exp)');
+      await refused(await sign(new SignJWT(claims).setExpirationTime(now - 31)), 'Token expired');
+      const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(
+        JSON.stringify({ ...claims, exp: now + 60 }),
+      ).toString('base64url')}.`;
+      await refused(unsigned, 'Token signing algorithm is not accepted');
+      // Within the default 30 s skew, a just-expired token still passes.
+      const justExpired = await sign(new SignJWT(claims).setExpirationTime(now - 5));
+      expect((await cp.call('GET', '/v1/connections', { token: justExpired })).status).toBe(200);
     });
 
     it('echoes the correlation id, or makes one', async () => {

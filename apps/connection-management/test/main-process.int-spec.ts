@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { ADMIN_DATABASE_URL, expectEventually } from '@export/testing';
+import { ADMIN_DATABASE_URL, expectEventually, signToken } from '@export/testing';
 import { JwtService } from '@nestjs/jwt';
 import { Client } from 'pg';
 import { startAutopilotStub } from './support/autopilot-stub';
@@ -74,7 +74,7 @@ describe('connection-management artifact (dist/main.js)', () => {
 
   it('created and migrated its database, and keeps API keys out of responses and logs', async () => {
     const jwt = new JwtService({ secret });
-    const admin = jwt.sign({ sub: 'alice', tid: 'contoso', role: 'admin' });
+    const admin = await signToken({ sub: 'alice', tid: 'contoso', role: 'admin' }, secret, '5m');
     const service = jwt.sign({ sub: 'autopilot-delivery', tid: '*', role: 'service' });
     const call = async (method: string, path: string, token: string, body?: unknown) => {
       const res = await fetch(`${url}${path}`, {

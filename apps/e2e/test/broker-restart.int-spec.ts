@@ -34,7 +34,7 @@ describe('broker restart mid-delivery', () => {
     broker.start();
     await expectEventually(() => broker.answering(), { timeoutMs: 30000, message: 'own broker answering' });
     stack = await startStack({ apiKeys: [apiKey], simulatorRps: 5 });
-    api = new ApiClient(stack.apiUrl, signToken({ sub: 'restart-admin', tid: tenantId, role: 'admin' }));
+    api = new ApiClient(stack.apiUrl, await signToken({ sub: 'restart-admin', tid: tenantId, role: 'admin' }));
     snapshotPath = join(mkdtempSync(join(tmpdir(), 'restart-snapshot-')), 'members.csv');
     const rows = ['CustomerId,EMail,FirstName'];
     for (let i = 0; i < PROFILES; i++) rows.push(`C-${i},member-${i}@example.com,Member ${i}`);

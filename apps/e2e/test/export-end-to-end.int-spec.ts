@@ -45,7 +45,7 @@ describe('segment export end to end', () => {
   beforeAll(async () => {
     topics = await collectMessages(Object.values(TOPICS).map((t) => t.name));
     stack = await startStack({ apiKeys: [apiKey], simulatorRps: 0 });
-    api = new ApiClient(stack.apiUrl, signToken({ sub: 'e2e-admin', tid: tenantId, role: 'admin' }));
+    api = new ApiClient(stack.apiUrl, await signToken({ sub: 'e2e-admin', tid: tenantId, role: 'admin' }));
     const dir = mkdtempSync(join(tmpdir(), 'e2e-snapshot-'));
     snapshotPath = join(dir, 'members.csv');
     writeFileSync(

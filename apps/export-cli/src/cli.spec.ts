@@ -1,4 +1,4 @@
-import { JwtService } from '@nestjs/jwt';
+import { decodeJwt, jwtVerify, SignJWT } from 'jose';
 import { PassThrough } from 'node:stream';
 import { ApiError, CliError, type Api } from './api-client';
 import { runCli } from './cli';
@@ -64,38 +64,69 @@ describe('export-cli', () => {
     process.env = { ...saved };
   });
 
-  it('mints a token the services accept, with the development secret by default', async () => {
+  const verified = async (token: string, secret: string) =>
+    (await jwtVerify(token, new TextEncoder().encode(secret), { algorithms: ['HS256'] })).payload;
+
+  it('mints a development user token with an exp, with the development secret by default', async () => {
     delete process.env['AUTH_JWT_SECRET'];
+    delete process.env['AUTH_AUDIENCE'];
+    process.env['NODE_ENV'] = 'development';
     const h = harness();
     expect(await h.run('token', '--tenant', 'contoso', '--role', 'admin', '--sub', 'alice')).toBe(0);
-    const claims = new JwtService({ secret: DEV_JWT_SECRET }).verify(h.out[0], { algorithms: ['HS256'] });
+    const claims = await verified(h.out[0], DEV_JWT_SECRET);
     expect(claims).toMatchObject({ sub: 'alice', tid: 'contoso', role: 'admin' });
-    expect(claims.exp - claims.iat).toBe(8 * 3600);
-  });
-
-  it('mints service tokens for every tenant and refuses unknown roles', async () => {
-    const h = harness();
+    expect(claims.aud).toBeUndefined();
+    expect(Number(claims.exp) - Number(claims.iat)).toBe(8 * 3600);
     expect(
       await h.run(
         'token',
+        '--tenant',
+        'contoso',
         '--role',
-        'service',
-        '--sub',
-        'autopilot-delivery',
+        'operator',
         '--secret',
-        's3cret',
+        's'.repeat(32),
         '--expires-in',
-        '5m',
+        '15m',
       ),
     ).toBe(0);
-    expect(new JwtService({ secret: 's3cret' }).verify(h.out[0])).toMatchObject({
-      tid: '*',
-      role: 'service',
-    });
-    expect(await h.run('token', '--tenant', 'x', '--role', 'root')).not.toBe(0);
-    expect(h.err.join('\n')).toContain('Allowed choices are admin, contributor, operator, service');
+    const short = await verified(h.out[1], 's'.repeat(32));
+    expect(Number(short.exp) - Number(short.iat)).toBe(15 * 60);
+    process.env['AUTH_AUDIENCE'] = 'segment-export';
+    expect(await h.run('token', '--tenant', 'contoso', '--role', 'admin')).toBe(0);
+    expect(decodeJwt(h.out[2]).aud).toBe('segment-export');
+  });
+
+  it('works only with NODE_ENV=development set explicitly', async () => {
+    for (const nodeEnv of [undefined, 'test', 'production', 'Development']) {
+      if (nodeEnv === undefined) delete process.env['NODE_ENV'];
+      else process.env['NODE_ENV'] = nodeEnv;
+      const h = harness();
+      expect(await h.run('token', '--tenant', 'contoso', '--role', 'admin')).toBe(1);
+      expect(h.out).toEqual([]);
+      expect(h.err.at(-1)).toBe(
+        'Error: `token` mints development tokens only and needs NODE_ENV=development; ' +
+          'otherwise pass your access token from the identity provider with --token or EXPORT_API_TOKEN',
+      );
+    }
+  });
+
+  it('never mints service credentials, and refuses unknown roles and lifetimes', async () => {
+    process.env['NODE_ENV'] = 'development';
+    const h = harness();
+    expect(await h.run('token', '--role', 'service', '--sub', 'autopilot-delivery')).toBe(1);
+    expect(await h.run('token', '--role', 'service', '--tenant', 'contoso')).toBe(1);
+    expect(h.err).toEqual([
+      'Error: `token` never mints service credentials: services have their own credential',
+      'Error: `token` never mints service credentials: services have their own credential',
+    ]);
+    expect(await h.run('token', '--tenant', 'x', '--role', 'root')).toBe(1);
+    expect(h.err.at(-1)).toBe('Error: --role must be one of admin, contributor, operator');
     expect(await h.run('token', '--role', 'admin')).toBe(1);
-    expect(h.err.at(-1)).toBe('Error: --tenant is required (except for --role service)');
+    expect(h.err.at(-1)).toBe('Error: --tenant is required');
+    expect(await h.run('token', '--tenant', 'x', '--role', 'admin', '--expires-in', '0')).toBe(1);
+    expect(h.err.at(-1)).toBe('Error: --expires-in must look like 300, 15m, 8h or 7d');
+    expect(h.out).toEqual([]);
   });
 
   it('takes the API URL and token from flags or from the environment', async () => {
@@ -256,7 +287,7 @@ describe('export-cli', () => {
       () => new ApiError(401, { error: 'Unauthorized', message: 'Missing bearer token' }),
     );
     await unauth.run('exports', 'list');
-    expect(unauth.err[0]).toContain('pass --token or set EXPORT_API_TOKEN');
+    expect(unauth.err[0]).toContain('pass your access token with --token or EXPORT_API_TOKEN');
     const down = harness(() => new CliError('cannot reach the API at http://127.0.0.1:3000 (ECONNREFUSED)'));
     await down.run('exports', 'list');
     expect(down.err[0]).toBe('Error: cannot reach the API at http://127.0.0.1:3000 (ECONNREFUSED)');
@@ -312,7 +343,11 @@ describe('export-cli', () => {
   });
 
   it("reads and sets quotas, defaulting to the token's tenant", async () => {
-    const token = new JwtService({ secret: 'x' }).sign({ sub: 'a', tid: 'contoso', role: 'operator' });
+    const token = await new SignJWT({ tid: 'contoso', role: 'operator' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('a')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode('x'.repeat(32)));
     const h = harness(() => ({}));
     await h.run('--token', token, 'quota', 'get');
     await h.run('--token', token, 'quota', 'set', '--tenant', 'fabrikam', '--profiles-per-month', '5000');

@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { CliError, type Api } from './api-client';
 import { exportBody, type ExportFlags } from './export-body';
 import { COLUMNS, formatError, runSummary, table } from './format';
-import { DEV_JWT_SECRET, mintToken, ROLES, tenantOfToken } from './token';
+import { DEV_JWT_SECRET, mintToken, ROLES, tenantOfToken, type TokenOptions } from './token';
 import { watchRun } from './watch';
 
 export interface CliDeps {
@@ -31,7 +31,10 @@ export function buildProgram(deps: CliDeps, setExitCode: (code: number) => void)
       new Option('--api <url>', 'API base URL').env('EXPORT_API_URL').default('http://127.0.0.1:3000'),
     )
     .addOption(
-      new Option('--token <jwt>', 'bearer token (mint one with `export-cli token`)').env('EXPORT_API_TOKEN'),
+      new Option(
+        '--token <jwt>',
+        'your access token from the identity provider (in development: `export-cli token`)',
+      ).env('EXPORT_API_TOKEN'),
     )
     .option('--json', 'print raw JSON instead of tables', false)
     .showHelpAfterError();
@@ -48,18 +51,21 @@ export function buildProgram(deps: CliDeps, setExitCode: (code: number) => void)
 
   program
     .command('token')
-    .description('mint a development token (HS256 with AUTH_JWT_SECRET)')
+    .description(
+      'mint a development user token (HS256 with AUTH_JWT_SECRET); only with NODE_ENV=development, never for services',
+    )
     .option('--tenant <tenantId>', 'tenant id (tid claim)')
-    .addOption(new Option('--role <role>', 'role claim').choices([...ROLES]).makeOptionMandatory())
-    .option('--sub <user>', 'subject (user or service name)', 'developer')
+    .requiredOption('--role <role>', `role claim: ${ROLES.join(', ')}`)
+    .option('--sub <user>', 'subject (user)', 'developer')
     .addOption(
       new Option('--secret <secret>', 'signing secret')
         .env('AUTH_JWT_SECRET')
         .default(DEV_JWT_SECRET, 'the development default'),
     )
+    .addOption(new Option('--audience <aud>', 'aud claim, when the API checks one').env('AUTH_AUDIENCE'))
     .option('--expires-in <duration>', 'lifetime, e.g. 15m, 8h', '8h')
-    .action((o: { tenant?: string; role: string; sub: string; secret: string; expiresIn: string }) => {
-      deps.out(mintToken(o));
+    .action(async (o: TokenOptions) => {
+      deps.out(await mintToken(o));
     });
 
   const connections = program.command('connections').description('Autopilot connections');

@@ -7,7 +7,7 @@ export function formatError(error: unknown): string {
     const field = error.body?.field ? ` (field: ${error.body.field})` : '';
     const hint =
       error.status === 401
-        ? ' — pass --token or set EXPORT_API_TOKEN (mint one with `export-cli token`)'
+        ? ' — pass your access token with --token or EXPORT_API_TOKEN (in development: `export-cli token`)'
         : '';
     return `Error: HTTP ${error.status}${phrase}: ${error.message}${field}${hint}`;
   }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import jwt from 'jsonwebtoken';
+import { SignJWT } from 'jose';
 import { createTestDatabase, type TestDatabase } from './database';
 import { TOPICS } from '@export/contracts';
 import { freePort, startGroupAtEnd, TEST_KAFKA_BROKERS } from './kafka';
@@ -161,7 +161,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 }
 
-/** A bearer token as the control plane expects it (HS256, claims sub/tid/role), for tests and the demo. */
-export function signToken(claims: { sub: string; tid: string; role: string }, secret = DEV_JWT_SECRET): string {
-  return jwt.sign(claims, secret, { algorithm: 'HS256', expiresIn: '1h' });
+/**
+ * A development user token as the control plane expects it (HS256 with AUTH_JWT_SECRET; claims sub/tid/role
+ * and an `exp`, `expiresIn` from now), for tests, benchmarks and the demo.
+ */
+export function signToken(
+  claims: { sub: string; tid: string; role: string },
+  secret = DEV_JWT_SECRET,
+  expiresIn = '1h',
+): Promise<string> {
+  const { sub, ...rest } = claims;
+  return new SignJWT(rest)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(new TextEncoder().encode(secret));
 }

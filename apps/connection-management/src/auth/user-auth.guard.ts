@@ -1,24 +1,27 @@
-import { AppError } from '@export/errors';
-import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
-import { verifiedClaims } from './bearer-token';
-import { toPrincipal, UserClaims, type Principal } from './principal';
+import { APP_CONFIG } from '../app-tokens';
+import type { ControlPlaneConfig } from '../config';
+import { bearerToken } from './bearer-token';
+import { principalOf, type ClaimNames, type Principal } from './principal';
+import { UserTokenVerifier } from './user-token.verifier';
 
 /** Public routes: a user token (admin, contributor, operator). Service tokens are refused here. */
 @Injectable()
 export class UserAuthGuard implements CanActivate {
-  constructor(private readonly jwt: JwtService) {}
+  private readonly claims: ClaimNames;
+
+  constructor(
+    private readonly verifier: UserTokenVerifier,
+    @Inject(APP_CONFIG) config: Pick<ControlPlaneConfig, 'AUTH_TENANT_CLAIM' | 'AUTH_ROLE_CLAIM'>,
+  ) {
+    this.claims = { tenant: config.AUTH_TENANT_CLAIM, role: config.AUTH_ROLE_CLAIM };
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<Request & { principal?: Principal }>();
-    const claims = await verifiedClaims(this.jwt, request);
-    if (claims['role'] === 'service')
-      throw new AppError('forbidden', 'Service tokens may only call internal routes');
-    const parsed = UserClaims.safeParse(claims);
-    if (!parsed.success) throw new AppError('unauthenticated', 'Token claims sub, tid and role are required');
-    request.principal = toPrincipal(parsed.data);
+    const payload = await this.verifier.verify(bearerToken(request));
+    request.principal = principalOf(payload, this.claims);
     return true;
   }
 }
-
