@@ -41,6 +41,8 @@ const ControlPlaneEnv = z.object({
   AUTH_ROLE_CLAIM: claimName.default('role'),
   /** How often the outbox is drained when no commit kicked it (crash recovery, broker outages). */
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(60000).default(1000),
+  /** Rounds an outbox message may fail (broker outages not counted) before it is set aside and reported. */
+  OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
 });
 
 /** Settings that only make sense together; each problem names the variable to fix. */

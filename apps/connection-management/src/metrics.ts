@@ -26,3 +26,8 @@ export const outboxPublished = counter(
   'Outbox messages published to Kafka',
   ['topic'],
 );
+export const outboxSetAside = counter(
+  'control_plane_outbox_set_aside_total',
+  'Outbox messages set aside because they could not be sent (see the outbox table: last_error)',
+  ['topic'],
+);

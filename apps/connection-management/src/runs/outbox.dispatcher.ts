@@ -3,8 +3,9 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy }
 import type { Logger } from 'pino';
 import { APP_CONFIG, APP_LOGGER } from '../app-tokens';
 import type { ControlPlaneConfig } from '../config';
-import { outboxPublished } from '../metrics';
-import { OutboxRepository } from './outbox.repository';
+import { failureClass } from '@export/errors';
+import { outboxPublished, outboxSetAside } from '../metrics';
+import { OutboxRepository, type OutboxFailureDecision, type OutboxMessage } from './outbox.repository';
 
 const BATCH = 100;
 
@@ -50,10 +51,15 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnModuleDestroy
     do {
       this.again = false;
       try {
-        while (
-          !this.stopped &&
-          (await this.outbox.drain(BATCH, (messages) => this.send(messages))) === BATCH
-        );
+        for (;;) {
+          if (this.stopped) return;
+          const round = await this.outbox.drain(
+            BATCH,
+            (message) => this.send(message),
+            (error, message, attempts) => this.onFailure(error, message, attempts),
+          );
+          if (round.picked < BATCH || round.sent === 0) break;
+        }
       } catch (error) {
         this.logger.warn({ err: error }, 'outbox not drained; will retry');
         return;
@@ -61,17 +67,27 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnModuleDestroy
     } while (this.again && !this.stopped);
   }
 
-  private async send(messages: Parameters<Parameters<OutboxRepository['drain']>[1]>[0]): Promise<void> {
-    // In order, one by one: messages of one run must not overtake each other.
-    for (const m of messages) {
-      await this.publisher.publish(m.topic, [{ key: m.key, value: m.value }], {
-        correlationId: m.correlationId,
-      });
-      outboxPublished.inc({ topic: m.topic });
-      this.logger.debug(
-        { topic: m.topic, runId: m.key, correlationId: m.correlationId },
-        'outbox message published',
-      );
+  // In order, one by one: messages of one run must not overtake each other.
+  private async send(m: OutboxMessage): Promise<void> {
+    await this.publisher.publish(m.topic, [{ key: m.key, value: m.value }], { correlationId: m.correlationId });
+    outboxPublished.inc({ topic: m.topic });
+    this.logger.debug({ topic: m.topic, runId: m.key, correlationId: m.correlationId }, 'outbox message published');
+  }
+
+  /**
+   * A broker outage ends the round (every row waits; nothing is counted). A message that can never be sent
+   * (refused by its contract, too large) is set aside at once; another failure after OUTBOX_MAX_ATTEMPTS.
+   */
+  private onFailure(error: unknown, m: OutboxMessage, attempts: number): OutboxFailureDecision {
+    const kind = failureClass(error);
+    if (kind === 'outage') return 'stop';
+    const context = { topic: m.topic, runId: m.key, correlationId: m.correlationId, attempts, err: error };
+    if (kind === 'permanent' || attempts >= this.config.OUTBOX_MAX_ATTEMPTS) {
+      outboxSetAside.inc({ topic: m.topic });
+      this.logger.error(context, 'outbox message set aside: it cannot be sent (later messages of its key wait)');
+      return 'set-aside';
     }
+    this.logger.warn(context, 'outbox message not sent; retried next round after the others');
+    return 'retry-later';
   }
 }
