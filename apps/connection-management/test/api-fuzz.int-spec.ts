@@ -207,6 +207,49 @@ describe('REST API write routes under fuzzing (real PostgreSQL)', () => {
       },
       { requiredKeys: [] },
     );
+  // Valid bodies, which hostile changes then break one field at a time (no change: the request succeeds).
+  const name = fc.stringMatching(/^[A-Za-z][A-Za-z0-9 ]{0,30}$/);
+  const validConnection = fc.record({
+    displayName: name,
+    apiKey: fc.uuid().map((u) => `valid-${u}`),
+    privacyConsent: fc.constant(true),
+    allowContributors: fc.boolean(),
+    addMeAsExportUser: fc.boolean(),
+  });
+  const validConnectionPatch = fc.record(
+    {
+      displayName: name,
+      allowContributors: fc.boolean(),
+      exportUsers: fc.array(fc.constantFrom('alice', 'carol', 'dave'), { maxLength: 3 }),
+    },
+    { requiredKeys: [] },
+  );
+  const validExport = (connectionIds: string[]) =>
+    fc.record(
+      {
+        name,
+        connectionId: fc.constantFrom(...connectionIds),
+        segmentIds: fc.constantFrom(['seg-a'], ['seg-a', 'seg-b']),
+        mapping: fc.constantFrom(
+          { email: 'EMail' },
+          {
+            email: 'EMail',
+            firstName: 'FirstName',
+            custom: [{ attribute: 'Tier', field: 'Tier', type: 'string' }],
+          },
+        ),
+        limitPolicy: fc.constantFrom('skip', 'truncate'),
+        profileLimit: fc.integer({ min: 1, max: 100_000 }),
+        listNames: fc.constant({ 'seg-a': 'List A' }),
+      },
+      { requiredKeys: ['name', 'connectionId', 'segmentIds', 'mapping'] },
+    );
+  const validRun = fc.record(
+    { dryRun: fc.boolean(), fullResync: fc.boolean(), confirmRemovals: fc.boolean() },
+    { requiredKeys: [] },
+  );
+  const validQuota = fc.record({ profilesPerMonth: fc.integer({ min: 0, max: 1_000_000_000 }) });
+
   const runBody = fc.record(
     { dryRun: hostileValue, fullResync: hostileValue, confirmRemovals: hostileValue },
     { requiredKeys: [] },
@@ -217,10 +260,15 @@ describe('REST API write routes under fuzzing (real PostgreSQL)', () => {
   );
 
   /** A body: mostly a mutated valid one, else random JSON, broken JSON, over the limit or deeply nested. */
-  const payload = (valid: fc.Arbitrary<Record<string, unknown>>, keys: string[]): fc.Arbitrary<Payload> =>
+  const payload = (
+    valid: fc.Arbitrary<Record<string, unknown>>,
+    loose: fc.Arbitrary<Record<string, unknown>>,
+    keys: string[],
+  ): fc.Arbitrary<Payload> =>
     fc.oneof(
-      { weight: 10, arbitrary: mutated(valid, keys).map((value) => ({ kind: 'json' as const, value })) },
-      { weight: 3, arbitrary: fc.jsonValue().map((value) => ({ kind: 'json' as const, value })) },
+      { weight: 8, arbitrary: mutated(valid, keys).map((value) => ({ kind: 'json' as const, value })) },
+      { weight: 4, arbitrary: loose.map((value) => ({ kind: 'json' as const, value })) },
+      { weight: 2, arbitrary: fc.jsonValue().map((value) => ({ kind: 'json' as const, value })) },
       {
         weight: 3,
         arbitrary: fc
@@ -259,7 +307,7 @@ describe('REST API write routes under fuzzing (real PostgreSQL)', () => {
       {
         weight: 1,
         arbitrary: fc
-          .record({ bytes: fc.integer({ min: BODY_LIMIT + 1, max: 1_500_000 }), chunked: fc.boolean() })
+          .record({ bytes: fc.integer({ min: BODY_LIMIT + 1, max: 600_000 }), chunked: fc.boolean() })
           .map((o) => ({ kind: 'oversize' as const, ...o })),
       },
       {
@@ -302,7 +350,7 @@ describe('REST API write routes under fuzzing (real PostgreSQL)', () => {
             method: fc.constant('POST' as const),
             route: fc.constant('POST /v1/connections'),
             path: fc.constant('/v1/connections'),
-            payload: payload(connectionBody, [
+            payload: payload(validConnection, connectionBody, [
               'displayName',
               'apiKey',
               'allowContributors',
@@ -313,7 +361,12 @@ describe('REST API write routes under fuzzing (real PostgreSQL)', () => {
             method: fc.constant('PATCH' as const),
             route: fc.constant('PATCH /v1/connections/:id'),
             path: idOf(() => ids.connections).map((id) => `/v1/connections/${id}`),
-            payload: payload(connectionBody, ['displayName', 'apiKey', 'allowContributors', 'exportUsers']),
+            payload: payload(validConnectionPatch, connectionBody, [
+              'displayName',
+              'apiKey',
+              'allowContributors',
+              'exportUsers',
+            ]),
           }),
           fc.record({
             method: fc.constant('DELETE' as const),
@@ -336,13 +389,23 @@ describe('REST API write routes under fuzzing (real PostgreSQL)', () => {
             method: fc.constant('POST' as const),
             route: fc.constant('POST /v1/exports'),
             path: fc.constant('/v1/exports'),
-            payload: payload(exportBody(ids.connections), ['name', 'connectionId', 'segmentIds', 'mapping']),
+            payload: payload(validExport(ids.connections.slice(0, 1)), exportBody(ids.connections), [
+              'name',
+              'connectionId',
+              'segmentIds',
+              'mapping',
+            ]),
           }),
           fc.record({
             method: fc.constant('PATCH' as const),
             route: fc.constant('PATCH /v1/exports/:id'),
             path: idOf(() => ids.exports).map((id) => `/v1/exports/${id}`),
-            payload: payload(exportBody(ids.connections), ['name', 'segmentIds', 'mapping', 'listNames']),
+            payload: payload(validExport(ids.connections.slice(0, 1)), exportBody(ids.connections), [
+              'name',
+              'segmentIds',
+              'mapping',
+              'listNames',
+            ]),
           }),
           fc.record({
             method: fc.constant('DELETE' as const),
@@ -354,13 +417,15 @@ describe('REST API write routes under fuzzing (real PostgreSQL)', () => {
             method: fc.constant('POST' as const),
             route: fc.constant('POST /v1/exports/:id/runs'),
             path: idOf(() => ids.exports).map((id) => `/v1/exports/${id}/runs`),
-            payload: payload(runBody, ['dryRun', 'fullResync', 'confirmRemovals']),
+            payload: payload(validRun, runBody, ['dryRun', 'fullResync', 'confirmRemovals']),
           }),
           fc.record({
             method: fc.constant('POST' as const),
             route: fc.constant('POST /v1/runs/:runId/cancel'),
             path: idOf(() => ids.runs).map((id) => `/v1/runs/${id}/cancel`),
-            payload: payload(fc.constant({}), ['reason']),
+            payload: payload(fc.constant({}), fc.dictionary(hostileString, hostileValue, { maxKeys: 3 }), [
+              'reason',
+            ]),
           }),
           fc.record({
             method: fc.constant('PUT' as const),
@@ -381,7 +446,7 @@ describe('REST API write routes under fuzzing (real PostgreSQL)', () => {
                 fc.string({ minLength: 1, maxLength: 80 }).map(encodeURIComponent),
               )
               .map((t) => `/v1/tenants/${t}/quota`),
-            payload: payload(quotaBody, ['profilesPerMonth']),
+            payload: payload(validQuota, quotaBody, ['profilesPerMonth']),
           }),
         ),
         fc.oneof(
@@ -515,6 +580,98 @@ describe('REST API write routes under fuzzing (real PostgreSQL)', () => {
       req.contentEncoding ? `, ${req.contentEncoding}` : ''
     }] ${body}`;
   };
+
+  const raw = async (method: string, path: string, body: string, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${cp.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'application/json', ...headers },
+      body,
+    });
+    return { status: res.status, text: await res.text() };
+  };
+
+  it('answers a body over the size limit with 413 and the usual error body', async () => {
+    const res = await raw('POST', '/v1/connections', JSON.stringify({ displayName: 'x'.repeat(BODY_LIMIT) }));
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.text)).toEqual({
+      statusCode: 413,
+      error: 'Payload Too Large',
+      message: `Request body is larger than the limit of ${BODY_LIMIT} bytes`,
+    });
+  });
+
+  it('answers broken JSON with 400 and never echoes the body', async () => {
+    const apiKey = `valid-${randomUUID()}`;
+    const res = await raw('POST', '/v1/connections', `{"displayName":"x","apiKey":"${apiKey}`);
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.text)).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'Request body is not valid JSON',
+    });
+    expect(res.text).not.toContain(apiKey);
+  });
+
+  it('answers a content encoding it cannot read with 415, and a body that is not what it claims with 400', async () => {
+    expect(
+      (await raw('PUT', `/v1/tenants/${tenant}/quota`, '{}', { 'content-encoding': 'x-unknown' })).status,
+    ).toBe(415);
+    expect(
+      (await raw('PUT', `/v1/tenants/${tenant}/quota`, '{}', { 'content-encoding': 'gzip' })).status,
+    ).toBe(400);
+  });
+
+  it('refuses NUL characters with 400 naming the field, before they reach PostgreSQL', async () => {
+    const cases: [string, string, Record<string, unknown>, string][] = [
+      [
+        'POST',
+        '/v1/connections',
+        { displayName: 'a\u0000b', apiKey: `valid-${randomUUID()}`, privacyConsent: true },
+        'displayName',
+      ],
+      [
+        'PATCH',
+        `/v1/connections/${ids.connections[0]}`,
+        { exportUsers: ['carol', 'd\u0000ve'] },
+        'exportUsers[1]',
+      ],
+      [
+        'POST',
+        '/v1/exports',
+        {
+          name: 'x',
+          connectionId: ids.connections[0],
+          segmentIds: ['seg-a', 'seg\u0000'],
+          mapping: { email: 'EMail' },
+        },
+        'segmentIds[1]',
+      ],
+      ['PATCH', `/v1/exports/${ids.exports[0]}`, { mapping: { email: 'E\u0000Mail' } }, 'mapping.email'],
+      ['PATCH', `/v1/exports/${ids.exports[0]}`, { listNames: { 'seg-a': '\u0000' } }, 'listNames.seg-a'],
+    ];
+    for (const [method, path, body, field] of cases) {
+      const res = await cp.call(method, path, { token: tokens.admin, body });
+      expect({ path, status: res.status, body: res.body }).toEqual({
+        path,
+        status: 400,
+        body: {
+          statusCode: 400,
+          error: 'Bad Request',
+          message: `${field}: must not contain NUL characters`,
+          field,
+        },
+      });
+    }
+    // A tenant id with NUL cannot name a tenant.
+    expect(
+      (
+        await cp.call('PUT', '/v1/tenants/a%00b/quota', {
+          token: tokens.operator,
+          body: { profilesPerMonth: 1 },
+        })
+      ).status,
+    ).toBe(404);
+  });
 
   it(`answers ${RUNS} hostile requests on every write route, never with a 5xx (seed ${SEED})`, async () => {
     const requests = fc.sample(requestArbitrary(), { seed: SEED, numRuns: RUNS });
