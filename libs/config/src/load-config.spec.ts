@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { assertProductionSecrets, commonEnv, ConfigError, loadConfig, secretEnv } from './load-config';
+import { allowsDevelopmentDefaults, assertProductionSecrets, commonEnv, ConfigError, loadConfig, secretEnv } from './load-config';
 
 const schema = z.object({ ...commonEnv, PORT: z.coerce.number().int().min(1).max(65535).default(3000), SECRET: secretEnv('x'.repeat(32)) });
 
@@ -29,5 +29,24 @@ describe('loadConfig', () => {
     expect(() => assertProductionSecrets('svc', config, ['SECRET'])).toThrow(/SECRET: a real secret is required/);
     const real = loadConfig('svc', schema, { NODE_ENV: 'production', SECRET: 'r'.repeat(40) });
     expect(() => assertProductionSecrets('svc', real, ['SECRET'])).not.toThrow();
+  });
+
+  it('fails closed when NODE_ENV is unset: it behaves as production and names the development secrets', () => {
+    const config = loadConfig('svc', schema, {});
+    expect(config.NODE_ENV).toBe('production');
+    expect(allowsDevelopmentDefaults(config)).toBe(false);
+    expect(() => assertProductionSecrets('svc', config, ['SECRET'])).toThrow(
+      'SECRET: a real secret is required in production (the development default is set; development defaults apply only with NODE_ENV=development)',
+    );
+  });
+
+  it('accepts development defaults only when NODE_ENV is development or test, set explicitly', () => {
+    for (const NODE_ENV of ['development', 'test']) {
+      const config = loadConfig('svc', schema, { NODE_ENV });
+      expect(allowsDevelopmentDefaults(config)).toBe(true);
+      expect(() => assertProductionSecrets('svc', config, ['SECRET'])).not.toThrow();
+    }
+    expect(() => loadConfig('svc', schema, { NODE_ENV: 'staging' })).toThrow(/NODE_ENV/);
+    expect(() => loadConfig('svc', schema, { NODE_ENV: '' })).toThrow(/NODE_ENV/);
   });
 });

@@ -28,9 +28,15 @@ export function loadConfig<S extends z.ZodType>(service: string, schema: S, env:
 
 const DEV_SECRET_MARK = 'dev-only';
 
-/** Environment pieces that several services share, with development defaults. */
+/** Where development defaults are accepted: only when set explicitly (jest sets `test` itself). */
+const DEVELOPMENT_ENVS = ['development', 'test'] as const;
+
+/**
+ * Environment pieces that several services share. `NODE_ENV` fails closed: unset, it is `production`, so a
+ * service started without it refuses development secrets; `development` (or `test`) must be set explicitly.
+ */
 export const commonEnv = {
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  NODE_ENV: z.enum([...DEVELOPMENT_ENVS, 'production']).default('production'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KAFKA_BROKERS: z
     .string()
@@ -51,11 +57,23 @@ export function secretEnv(devDefault: string, minLength = 32) {
   return z.string().min(minLength, `must be at least ${minLength} characters`).default(`${DEV_SECRET_MARK}-${devDefault}`);
 }
 
-/** Production refuses development secrets: call on the parsed config with the names of its secrets. */
+/** True only when `NODE_ENV` was set explicitly to `development` or `test`: development defaults may apply. */
+export function allowsDevelopmentDefaults(config: { NODE_ENV?: unknown }): boolean {
+  return (DEVELOPMENT_ENVS as readonly unknown[]).includes(config.NODE_ENV);
+}
+
+/**
+ * Outside development (production, and an unset `NODE_ENV`) refuses development secrets: call on the
+ * parsed config with the names of its secrets; the error names each one still at its development default.
+ */
 export function assertProductionSecrets(service: string, config: Record<string, unknown>, secretNames: string[]): void {
-  if (config['NODE_ENV'] !== 'production') return;
+  if (allowsDevelopmentDefaults(config)) return;
   const problems = secretNames
     .filter((name) => String(config[name] ?? '').startsWith(DEV_SECRET_MARK))
-    .map((name) => `${name}: a real secret is required in production (the development default is set)`);
+    .map(
+      (name) =>
+        `${name}: a real secret is required in production (the development default is set; ` +
+        'development defaults apply only with NODE_ENV=development)',
+    );
   if (problems.length) throw new ConfigError(service, problems);
 }

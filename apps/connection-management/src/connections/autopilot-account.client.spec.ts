@@ -62,4 +62,36 @@ describe('AutopilotAccountClient', () => {
       await kindOf(new AutopilotAccountClient('http://127.0.0.1:1/v1', 1000).verifyKey('good-key')),
     ).toBe('upstream-unavailable');
   });
+
+  it('never follows a redirect: a 302 is an upstream failure and its target is never called', async () => {
+    let targetHits = 0;
+    const target = createServer((req, res) => {
+      targetHits += 1;
+      res.writeHead(200).end('{}');
+    });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    const targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}/v1/account`;
+    const redirector = createServer((req, res) => {
+      res.writeHead(302, { location: targetUrl }).end();
+    });
+    await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+    const redirectorUrl = `http://127.0.0.1:${(redirector.address() as AddressInfo).port}/v1`;
+    try {
+      const error = await new AutopilotAccountClient(redirectorUrl, 1000)
+        .verifyKey('good-key')
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AppError);
+      expect((error as AppError).kind).toBe('upstream-unavailable');
+      expect((error as AppError).message).toBe(
+        'Autopilot answered with a redirect (HTTP 302) to the API key check; redirects are not followed',
+      );
+      expect((error as AppError).message).not.toContain('good-key');
+      expect(targetHits).toBe(0);
+    } finally {
+      for (const server of [redirector, target]) {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    }
+  });
 });

@@ -3,7 +3,8 @@ import axios, { type AxiosInstance } from 'axios';
 
 /**
  * Checks an API key with Autopilot's `GET /account` before a connection is saved. Errors never carry the
- * key or the request config (axios puts headers there), only Autopilot's own message.
+ * key or the request config (axios puts headers there), only Autopilot's own message. Redirects are never
+ * followed: a 3xx is an upstream failure, so the key goes only to the configured `AUTOPILOT_BASE_URL`.
  */
 export class AutopilotAccountClient {
   private readonly http: AxiosInstance;
@@ -12,6 +13,8 @@ export class AutopilotAccountClient {
     this.http = axios.create({
       baseURL: baseUrl.replace(/\/+$/, ''),
       timeout: timeoutMs,
+      // A redirect could carry the key to a host nobody checked: never follow one (see verifyKey).
+      maxRedirects: 0,
       validateStatus: () => true,
     });
   }
@@ -30,6 +33,12 @@ export class AutopilotAccountClient {
       );
     }
     if (response.status >= 200 && response.status < 300) return;
+    if (response.status >= 300 && response.status < 400) {
+      throw new AppError(
+        'upstream-unavailable',
+        `Autopilot answered with a redirect (HTTP ${response.status}) to the API key check; redirects are not followed`,
+      );
+    }
     if (response.status >= 500 || response.status === 429) {
       throw new AppError(
         'upstream-unavailable',

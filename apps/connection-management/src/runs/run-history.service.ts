@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal';
 import { ExportsRepository } from '../exports/exports.repository';
-import { parseInput } from '../http/parse-input';
+import { hasNoNul, parseInput } from '../http/parse-input';
 import {
   RunsRepository,
   type RejectionRecord,
@@ -40,7 +40,7 @@ export function toRunView(r: RunRecord): RunView {
   };
 }
 
-const Cursor = z.tuple([z.string(), z.string(), z.number().int()]);
+const Cursor = z.tuple([z.string().refine(hasNoNul), z.string().refine(hasNoNul), z.number().int()]);
 const encodeCursor = (r: RejectionRecord) =>
   Buffer.from(JSON.stringify([r.segmentId, r.partition, r.line])).toString('base64url');
 

@@ -113,6 +113,12 @@ export class RunsService {
     const result = await inTransaction(this.pool, async (tx) => {
       const run = await this.lockRunWithExport(tenant, runId, tx);
       if (!run) throw new AppError('not-found', `Run ${runId} not found`);
+      // Stopping a run needs the same right as starting one, checked before anything about the run is told.
+      const exp = await this.exportsRepo.find(tenant, run.exportId, tx);
+      assertMayUseConnection(
+        principal,
+        exp?.connectionId ? await this.connections.find(tenant, exp.connectionId, tx) : undefined,
+      );
       if (TERMINAL_STATUSES.includes(run.status))
         throw new AppError('conflict', `Run ${runId} already ended (${run.status})`);
       await this.runs.finish(

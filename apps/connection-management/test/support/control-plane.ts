@@ -44,6 +44,8 @@ export interface ApiResponse {
 export async function startControlPlane(env: Record<string, string>): Promise<RunningControlPlane> {
   const db = await createTestDatabase('cp');
   const config = ControlPlaneConfig.parse({
+    // The development defaults (secrets) apply only when asked for explicitly.
+    NODE_ENV: 'development',
     DATABASE_URL: db.url,
     KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
     KAFKA_GROUP_ID: `cp-test-${randomUUID()}`,
