@@ -1,10 +1,11 @@
 import { Controller, Get, HttpCode, Post, Query, Req, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { UserAuthGuard } from '../auth/user-auth.guard';
 import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { correlationIdOf } from '../http/correlation-id.middleware';
 import { IdParam } from '../http/id-param';
+import { idempotencyKeyOf } from '../http/idempotency-key';
 import { RunHistoryService, toRunView, type RunView } from './run-history.service';
 import { RunsService } from './runs.service';
 
@@ -21,8 +22,13 @@ export class RunsController {
   /** Runs the export now, on the latest snapshot of each of its segments. */
   @Post('exports/:id/runs')
   @HttpCode(202)
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Per export, kept 24 h: the same key answers with the same run and queues nothing new',
+  })
   request(@CurrentPrincipal() principal: Principal, @IdParam('id') id: string, @Req() req: Request) {
-    return this.runs.requestOnDemand(principal, id, correlationIdOf(req));
+    return this.runs.requestOnDemand(principal, id, correlationIdOf(req), idempotencyKeyOf(req));
   }
 
   @Get('exports/:id/runs')

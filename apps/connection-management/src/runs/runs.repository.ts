@@ -143,6 +143,34 @@ export class RunsRepository {
     return (rowCount ?? 0) > 0;
   }
 
+  async hasQueued(tenant: TenantId, exportId: string, db: Queryable): Promise<boolean> {
+    const { rowCount } = await db.query(
+      `SELECT 1 FROM runs WHERE tenant_id = $1 AND export_id = $2 AND status = 'queued' LIMIT 1`,
+      [tenant, exportId],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** The run an Idempotency-Key of this export named within the last 24 h (older keys are forgotten here). */
+  async runOfRequestKey(tenant: TenantId, exportId: string, key: string, db: Queryable): Promise<string | undefined> {
+    await db.query(
+      `DELETE FROM run_request_keys WHERE tenant_id = $1 AND export_id = $2 AND created_at <= now() - interval '24 hours'`,
+      [tenant, exportId],
+    );
+    const { rows } = await db.query<{ run_id: string }>(
+      'SELECT run_id FROM run_request_keys WHERE tenant_id = $1 AND export_id = $2 AND idempotency_key = $3',
+      [tenant, exportId, key],
+    );
+    return rows[0]?.run_id;
+  }
+
+  async rememberRequestKey(tenant: TenantId, exportId: string, key: string, runId: string, db: Queryable): Promise<void> {
+    await db.query(
+      'INSERT INTO run_request_keys (tenant_id, export_id, idempotency_key, run_id) VALUES ($1, $2, $3, $4)',
+      [tenant, exportId, key, runId],
+    );
+  }
+
   async hasActive(tenant: TenantId, exportId: string, db: Queryable = this.pool): Promise<boolean> {
     const { rowCount } = await db.query(
       `SELECT 1 FROM runs WHERE tenant_id = $1 AND export_id = $2 AND status IN ('queued', 'running')`,

@@ -50,6 +50,15 @@ export class RunsService {
       for (const exportId of await this.exportsRepo.idsRunnableForSegment(tenant, event.segment.id, tx)) {
         const exp = await this.exportsRepo.lock(tenant, exportId, tx);
         if (!exp?.connectionId) continue;
+        if (await this.runs.hasQueued(tenant, exportId, tx)) {
+          // The queued run reads every segment's latest snapshot when it starts: another would repeat it.
+          this.logger.info(
+            { tenantId: tenant, exportId, segmentId: event.segment.id, correlationId },
+            'refresh folded into the run already queued',
+          );
+          await this.startNextIfIdle(tenant, exportId, tx);
+          continue;
+        }
         const runId = randomUUID();
         const run = {
           id: runId,
@@ -74,30 +83,43 @@ export class RunsService {
     return queued;
   }
 
+  /**
+   * Queues a run on demand. With an `idempotencyKey`, a request repeated within 24 h (same export, same key)
+   * answers with the run the first one queued and queues nothing.
+   */
   async requestOnDemand(
     principal: Principal,
     exportId: string,
     correlationId: string,
+    idempotencyKey?: string,
   ): Promise<{ runId: string; status: 'queued' }> {
     requireRole(principal, 'admin', 'contributor');
     const tenant = principal.tenantId;
     const runId = randomUUID();
-    await inTransaction(this.pool, async (tx) => {
+    const earlier = await inTransaction(this.pool, async (tx) => {
       const exp = await this.exportsRepo.lock(tenant, exportId, tx);
       if (!exp) throw new AppError('not-found', `Export ${exportId} not found`);
       if (!exp.connectionId)
         throw new AppError('conflict', 'The export has no connection: attach one before running it');
       assertMayUseConnection(principal, await this.connections.find(tenant, exp.connectionId, tx));
       const known = await this.segments.findMany(tenant, exp.segmentIds, tx);
+      if (idempotencyKey) {
+        const existing = await this.runs.runOfRequestKey(tenant, exportId, idempotencyKey, tx);
+        if (existing) return existing;
+      }
       const missing = exp.segmentIds.find((id) => !known.has(id));
       if (missing) throw new AppError('conflict', `Segment ${missing} has no snapshot yet`);
+      if (idempotencyKey) await this.runs.rememberRequestKey(tenant, exportId, idempotencyKey, runId, tx);
       await this.runs.insertQueued(
         tenant,
         { id: runId, exportId, trigger: 'on-demand', eventId: `on-demand:${runId}`, correlationId },
         tx,
       );
       await this.startNextIfIdle(tenant, exportId, tx);
+      return undefined;
     });
+    // The answer of the first request again: the run was queued by it (whatever its status is now).
+    if (earlier) return { runId: earlier, status: 'queued' };
     runsQueued.inc({ trigger: 'on-demand' });
     this.logger.info(
       { tenantId: tenant, runId, exportId, correlationId, sub: principal.sub },
