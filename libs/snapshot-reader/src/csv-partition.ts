@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream';
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import { CsvRecordGuard, OVERSIZED_RECORD } from './bounded-records';
 import { openConfined } from './confined-file';
 import { safeName } from './safe-text';
@@ -93,8 +93,8 @@ export async function* readCsvPartition(
     }
   } catch (error) {
     if (options.signal?.aborted || snapshotErrorCode(error)) throw error;
-    const code = (error as { code?: string }).code ?? '';
-    if (code.startsWith('CSV_')) {
+    if (error instanceof CsvError) {
+      const code = error.code;
       // csv-parse's messages quote the field at fault: only its code and line go into ours.
       const near = (error as { lines?: unknown }).lines;
       throw snapshotError(

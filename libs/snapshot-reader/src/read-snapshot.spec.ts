@@ -276,7 +276,7 @@ describe('readSnapshot: generated edge cases', () => {
       if (record.kind === 'row') count++;
     }
     expect(count).toBe(50_000);
-  });
+  }, 30_000);
 
   it('stops when the signal is aborted', async () => {
     const model = await cdmFolder('abort', entity([{ name: 'p1', location: 'data/p1.csv' }]), {
