@@ -1,10 +1,14 @@
-import { commonEnv, databaseEnv, secretEnv } from '@export/config';
+import { commonEnv, databaseEnv, resolveSnapshotRoot, secretEnv, snapshotEnv } from '@export/config';
 import { z } from 'zod';
 import { isValidEncryptionKey } from './credentials/credentials-cipher';
 
 export const ControlPlaneConfig = z.object({
   ...commonEnv,
   ...databaseEnv,
+  /** `<SNAPSHOT_ROOT>/<tenantId>/`: the only folder a tenant's segment-refreshed events may name (checked lexically). */
+  ...snapshotEnv,
+  /** An event whose occurredAt is further in the future than this is dead-lettered (EVENT_FROM_THE_FUTURE). */
+  EVENT_MAX_FUTURE_SKEW_MS: z.coerce.number().int().min(0).max(24 * 60 * 60 * 1000).default(5 * 60 * 1000),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   /** Group of the segment-refreshed consumer; the run-events consumer uses `<group>.run-events`. */
   KAFKA_GROUP_ID: z.string().min(1).default('connection-management'),
@@ -19,7 +23,7 @@ export const ControlPlaneConfig = z.object({
   AUTH_JWT_SECRET: secretEnv('auth-jwt-secret-for-local-development'),
   /** How often the outbox is drained when no commit kicked it (crash recovery, broker outages). */
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(60000).default(1000),
-});
+}).transform(resolveSnapshotRoot);
 export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfig>;
 
 export const CONTROL_PLANE_SECRETS = ['CREDENTIALS_ENCRYPTION_KEY', 'AUTH_JWT_SECRET'];
