@@ -16,6 +16,7 @@ export type LocationResult =
 
 const SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 // NUL ends a path in the kernel and control characters have no business in one: never resolved.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /**

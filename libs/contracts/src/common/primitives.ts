@@ -10,6 +10,7 @@ export const Id = z.string().trim().min(1).max(200);
  */
 export const TENANT_ID_MAX_LENGTH = 64;
 export const TENANT_ID_PATTERN =
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
   /^(?![.\s])(?!.*\.\.)(?!.*\s$)[^\u0000-\u001f\u007f-\u009f\u2028\u2029/\\]+$/;
 export const TenantId = z
   .string()
