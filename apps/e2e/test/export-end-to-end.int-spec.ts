@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeadLetterV1, TOPICS, type SegmentRefreshedV1 } from '@export/contracts';
 import {
@@ -10,6 +9,7 @@ import {
   produceRaw,
   signToken,
   startStack,
+  tenantSnapshotDir,
   type CollectedMessage,
   type Stack,
 } from '@export/testing';
@@ -46,7 +46,8 @@ describe('segment export end to end', () => {
     topics = await collectMessages(Object.values(TOPICS).map((t) => t.name));
     stack = await startStack({ apiKeys: [apiKey], simulatorRps: 0 });
     api = new ApiClient(stack.apiUrl, signToken({ sub: 'e2e-admin', tid: tenantId, role: 'admin' }));
-    const dir = mkdtempSync(join(tmpdir(), 'e2e-snapshot-'));
+    // The tenant's own folder under the stack's SNAPSHOT_ROOT: the only place its events may name.
+    const dir = tenantSnapshotDir(tenantId, stack.snapshotRoot);
     snapshotPath = join(dir, 'members.csv');
     writeFileSync(
       snapshotPath,
@@ -151,7 +152,9 @@ describe('segment export end to end', () => {
 
   it('exports the CDM sample folder: 7 contacts delivered, 2 rows rejected with reasons, 1 duplicate', async () => {
     const cdm = { id: 'seg-high-value', name: 'High value customers' };
-    const modelJson = join(__dirname, '../../../libs/snapshot-reader/fixtures/cdm-sample/model.json');
+    const cdmFolder = join(tenantSnapshotDir(tenantId, stack.snapshotRoot), 'cdm-sample');
+    cpSync(join(__dirname, '../../../libs/snapshot-reader/fixtures/cdm-sample'), cdmFolder, { recursive: true });
+    const modelJson = join(cdmFolder, 'model.json');
     const event = refreshed({
       segment: { ...cdm, memberCount: 10 },
       snapshot: { format: 'cdm-folder', location: `file://${modelJson}`, entity: 'HighValueCustomers' },
