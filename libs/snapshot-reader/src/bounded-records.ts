@@ -76,7 +76,8 @@ export class CsvRecordGuard extends Transform {
   private pendingBytes = 0;
   /** Line breaks inside quotes in the current record (CRLF counts once). */
   private breaks = 0;
-  private prevCR = false;
+  /** The previous chunk ended with a CR (a CRLF split across chunks counts once). */
+  private endedWithCR = false;
 
   constructor(private readonly maxBytes: number) {
     super();
@@ -85,41 +86,52 @@ export class CsvRecordGuard extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     const out: Buffer[] = [];
     let start = 0;
-    for (let i = 0; i < chunk.length; i++) {
+    // Only quotes and line breaks matter: jump from one to the next (indexOf is native and fast).
+    let quote = chunk.indexOf(QUOTE);
+    let cr = chunk.indexOf(CR);
+    let lf = chunk.indexOf(LF);
+    let i = -1;
+    for (;;) {
+      if (quote !== -1 && quote <= i) quote = chunk.indexOf(QUOTE, i + 1);
+      if (cr !== -1 && cr <= i) cr = chunk.indexOf(CR, i + 1);
+      if (lf !== -1 && lf <= i) lf = chunk.indexOf(LF, i + 1);
+      i = nearest(quote, cr, lf);
+      if (i === -1) break;
       const b = chunk[i];
       if (b === QUOTE) {
         this.inQuotes = !this.inQuotes;
-        this.prevCR = false;
-      } else if (b === CR || b === LF) {
-        if (!this.inQuotes) {
-          // The record ends here; the terminator is kept as it was.
-          if (this.dropping) {
-            out.push(this.marker(), chunk.subarray(i, i + 1));
-            this.dropping = false;
-          } else {
-            out.push(...this.pending, chunk.subarray(start, i + 1));
-          }
-          this.pending = [];
-          this.pendingBytes = 0;
-          this.breaks = 0;
-          this.prevCR = false;
-          start = i + 1;
-          continue;
-        }
-        if (!(b === LF && this.prevCR)) this.breaks++;
-        this.prevCR = b === CR;
-      } else {
-        this.prevCR = false;
+        continue;
       }
-      if (!this.dropping && this.pendingBytes + (i + 1 - start) > this.maxBytes) {
+      if (this.inQuotes) {
+        const afterCR = b === LF && (i > 0 ? chunk[i - 1] === CR : this.endedWithCR);
+        if (!afterCR) this.breaks++;
+        continue;
+      }
+      // A line break outside quotes ends the record; the terminator is kept as it was.
+      if (this.dropping || this.pendingBytes + (i - start) > this.maxBytes) {
+        out.push(this.marker(), chunk.subarray(i, i + 1));
+      } else {
+        out.push(...this.pending, chunk.subarray(start, i + 1));
+      }
+      this.dropping = false;
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.breaks = 0;
+      start = i + 1;
+    }
+    this.endedWithCR = chunk.length > 0 && chunk[chunk.length - 1] === CR;
+    if (!this.dropping) {
+      const rest = chunk.length - start;
+      if (this.pendingBytes + rest > this.maxBytes) {
+        // Over the cap and not ended yet: discard what is held and whatever follows, up to its end.
         this.dropping = true;
         this.pending = [];
         this.pendingBytes = 0;
+      } else if (rest > 0) {
+        // A copy: the stream may reuse its buffers, and a slice would keep the whole chunk alive.
+        this.pending.push(Buffer.from(chunk.subarray(start)));
+        this.pendingBytes += rest;
       }
-    }
-    if (!this.dropping && start < chunk.length) {
-      this.pending.push(Buffer.from(chunk.subarray(start)));
-      this.pendingBytes += chunk.length - start;
     }
     if (out.length) this.push(Buffer.concat(out));
     callback();
@@ -134,4 +146,11 @@ export class CsvRecordGuard extends Transform {
   private marker(): Buffer {
     return Buffer.from(`"${OVERSIZED_RECORD}${'\n'.repeat(this.breaks)}"`);
   }
+}
+
+/** The smallest of the positions that are not -1, or -1. */
+function nearest(a: number, b: number, c: number): number {
+  let min = -1;
+  for (const v of [a, b, c]) if (v !== -1 && (min === -1 || v < min)) min = v;
+  return min;
 }
