@@ -1,6 +1,6 @@
 import { constants, type Stats } from 'node:fs';
-import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, open, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { confineToTenant, isInsideFolder, tenantFolder } from '@export/snapshot-location';
 import { safeLocation } from './safe-text';
@@ -52,7 +52,10 @@ export async function openConfined(
       `Refused ${name}: after symbolic links it is not inside the tenant's snapshot folder`,
     );
 
-  const real = await realpath(lexical.path).catch((error: unknown) => {
+  const real = await realpath(lexical.path).catch(async (error: unknown) => {
+    // A link that leads nowhere is refused like one that leads outside: "no such file" behind a link
+    // would tell a tenant whether a path outside its folder exists.
+    if (await throughSymlink(lexical.path, join(resolve(scope.root), scope.tenantId))) throw outside();
     throw unreadable(error);
   });
   if (!isInsideFolder(folder, real)) throw outside();
@@ -122,6 +125,15 @@ async function realFolder(scope: SnapshotScope, name: string): Promise<string> {
   if (real !== join(root, scope.tenantId))
     throw snapshotError('SNAPSHOT_OUTSIDE_TENANT_ROOT', name, `Refused ${name}: the tenant's snapshot folder is a link elsewhere`);
   return real;
+}
+
+/** True when the path, or a folder on the way to it below `top`, is a symbolic link. */
+async function throughSymlink(path: string, top: string): Promise<boolean> {
+  for (let at = path; at.length > top.length && at.startsWith(top); at = dirname(at)) {
+    const stats = await lstat(at).catch(() => undefined);
+    if (stats?.isSymbolicLink()) return true;
+  }
+  return false;
 }
 
 /** Where the descriptor really points: /proc/self/fd on Linux; elsewhere realpath of the opened path again. */

@@ -81,6 +81,16 @@ describe('readSnapshot: snapshots stay inside the tenant folder', () => {
     ).toBe('SNAPSHOT_OUTSIDE_TENANT_ROOT');
   });
 
+  it('refuses a link that leads nowhere like one that leads outside (no existence oracle)', async () => {
+    await symlink(join(other, 'does-not-exist.csv'), join(acme, 'dangling.csv'));
+    await symlink(join(other, 'no-folder'), join(acme, 'dangling-folder'));
+    expect((await refusal({ format: 'csv', location: join(acme, 'dangling.csv') })).details.code).toBe('SNAPSHOT_OUTSIDE_TENANT_ROOT');
+    expect((await refusal({ format: 'csv', location: join(acme, 'dangling-folder', 'x.csv') })).details.code).toBe(
+      'SNAPSHOT_OUTSIDE_TENANT_ROOT',
+    );
+    expect((await refusal({ format: 'csv', location: join(acme, 'missing.csv') })).details.code).toBe('SNAPSHOT_UNREADABLE');
+  });
+
   it('refuses a tenant folder that is itself a link to another tenant', async () => {
     await symlink(other, join(root, 'mallory'));
     const error = await refusal(
