@@ -77,7 +77,9 @@ async function generateCdmFolder(dir: string, rows: number, partitions: number):
 
 async function main(): Promise<void> {
   const suffix = randomUUID().slice(0, 8);
+  // dir plays SNAPSHOT_ROOT: the snapshot goes into the run's tenant folder, <dir>/<tenantId>/.
   const dir = await mkdtemp(join(tmpdir(), 'bench-extraction-mapping-'));
+  const tenantId = `bench-${suffix}`;
   const services: ServiceProcess[] = [];
   const collector = kafka.consumer({
     groupId: `bench-collector-${suffix}`,
@@ -86,7 +88,7 @@ async function main(): Promise<void> {
   let sampler: NodeJS.Timeout | undefined;
   try {
     const generateStart = Date.now();
-    const modelFile = await generateCdmFolder(dir, options.rows, options.partitions);
+    const modelFile = await generateCdmFolder(join(dir, tenantId), options.rows, options.partitions);
     console.log(
       `generated ${options.rows} rows in ${options.partitions} partitions in ${Date.now() - generateStart} ms`,
     );
@@ -110,7 +112,7 @@ async function main(): Promise<void> {
           name: app,
           entry: `dist/apps/${app}/main.js`,
           port: await freePort(),
-          env: { KAFKA_GROUP_ID: groupId, LOG_LEVEL: 'warn', KAFKA_BROKERS: brokers.join(',') },
+          env: { KAFKA_GROUP_ID: groupId, LOG_LEVEL: 'warn', KAFKA_BROKERS: brokers.join(','), SNAPSHOT_ROOT: dir },
           logDir,
         }),
       ),
@@ -159,7 +161,7 @@ async function main(): Promise<void> {
 
     const run = {
       runId,
-      tenantId: `bench-${suffix}`,
+      tenantId,
       exportId: 'bench-export',
       connectionId: 'bench-connection',
       trigger: 'on-demand',

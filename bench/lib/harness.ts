@@ -9,10 +9,12 @@ import { createWriteStream, existsSync, mkdirSync, renameSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { TOPICS } from '@export/contracts';
 import {
   ApiClient,
   expectEventually,
+  placeSnapshot,
   produceRaw,
   signToken,
   startStack,
@@ -143,6 +145,8 @@ export interface Tenant {
   segmentId: string;
   apiKey: string;
   exportId: string;
+  /** The segment file inside the tenant's folder `<SNAPSHOT_ROOT>/<tenantId>/` (a hard link of the shared one). */
+  snapshotFile: string;
   /** Publishes a segment-refreshed event for the tenant's segment; returns when the broker has it. */
   publish(): Promise<number>;
   api<T>(method: string, path: string, body?: unknown): Promise<T>;
@@ -175,6 +179,8 @@ export async function createTenant(
   const token = await signToken({ sub: 'bench', tid: tenantId, role: 'admin' });
   const client = new ApiClient(stack.apiUrl, token);
   const api = <T>(method: string, path: string, body?: unknown) => client.json<T>(method, path, body);
+  // Events may name only the tenant's own folder: the shared generated segment is linked into it.
+  const snapshotFile = placeSnapshot(tenantId, options.file, 'segment.csv', stack.snapshotRoot);
 
   const publish = async () => {
     const at = Date.now();
@@ -186,7 +192,7 @@ export async function createTenant(
           occurredAt: new Date().toISOString(),
           tenantId,
           segment: { id: segmentId, name: `Bench ${options.name ?? ''}`.trim(), memberCount: options.profiles },
-          snapshot: { format: 'csv', location: `file://${options.file}` },
+          snapshot: { format: 'csv', location: pathToFileURL(snapshotFile).href },
         }),
       },
     ]);
@@ -219,6 +225,7 @@ export async function createTenant(
     segmentId,
     apiKey,
     exportId: exp.id,
+    snapshotFile,
     publish,
     api,
     latestRun,

@@ -12,6 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
 import { TOPICS } from '@export/contracts';
 import { collectMessages, expectEventually, produceRaw, TEST_KAFKA_BROKERS, testKafka, WORKSPACE_ROOT } from '@export/testing';
 import { Command } from 'commander';
@@ -259,7 +260,7 @@ async function malformed(): Promise<void> {
         occurredAt: new Date().toISOString(),
         tenantId: t.tenantId,
         segment: { id: t.segmentId, name: 'Bench', memberCount: profiles },
-        snapshot: { format: 'csv', location: `file://${file}` },
+        snapshot: { format: 'csv', location: pathToFileURL(t.snapshotFile).href },
       }),
     });
     const bad = (i: number) => {

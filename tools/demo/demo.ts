@@ -6,11 +6,20 @@
  *   npm run demo -- --profiles 20000 --rps 5 [--keep]
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { createWriteStream } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { once } from 'node:events';
 import { TOPICS, type SegmentRefreshedV1 } from '@export/contracts';
-import { ApiClient, expectEventually, produceRaw, signToken, startStack, WORKSPACE_ROOT } from '@export/testing';
+import {
+  ApiClient,
+  expectEventually,
+  produceRaw,
+  signToken,
+  startStack,
+  tenantSnapshotDir,
+  TEST_SNAPSHOT_ROOT,
+} from '@export/testing';
 import { SingleBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 
@@ -25,8 +34,13 @@ const options = new Command('demo')
   .option('--profiles <n>', 'profiles in the generated segment', positiveInt, 10000)
   .option('--rps <n>', "Autopilot simulator's rate limit per key (0 = unthrottled)", positiveInt, 5)
   .option('--keep', 'leave the stack running after the export (Ctrl-C stops it)', false)
+  .option(
+    '--snapshot-root <dir>',
+    "SNAPSHOT_ROOT of the services; the segment is written to <dir>/demo-tenant/",
+    process.env['SNAPSHOT_ROOT'] || TEST_SNAPSHOT_ROOT,
+  )
   .parse()
-  .opts<{ profiles: number; rps: number; keep: boolean }>();
+  .opts<{ profiles: number; rps: number; keep: boolean; snapshotRoot: string }>();
 
 const say = (text: string) => process.stdout.write(`${text}\n`);
 
@@ -46,14 +60,14 @@ async function main(): Promise<void> {
   const apiKey = `demo-${randomUUID()}`;
   const tenantId = 'demo-tenant';
   const segmentId = 'seg-demo';
-  const dataDir = join(WORKSPACE_ROOT, 'tmp', 'demo');
-  mkdirSync(dataDir, { recursive: true });
-  const snapshot = join(dataDir, `segment-${Date.now()}.csv`);
+  // A tenant's snapshots live under <SNAPSHOT_ROOT>/<tenantId>/: the only folder its events may name.
+  const snapshotRoot = resolve(options.snapshotRoot);
+  const snapshot = join(tenantSnapshotDir(tenantId, snapshotRoot), `segment-${Date.now()}.csv`);
   say(`Generating a segment of ${options.profiles.toLocaleString('en')} profiles in ${snapshot}`);
   await writeSegment(snapshot, options.profiles);
 
   say('Starting the Autopilot simulator and the four services (logs in tmp/logs/) ...');
-  const stack = await startStack({ apiKeys: [apiKey], simulatorRps: options.rps, basePort: 3000 });
+  const stack = await startStack({ apiKeys: [apiKey], simulatorRps: options.rps, basePort: 3000, snapshotRoot });
   const stop = async () => {
     await stack.stop();
   };
@@ -67,7 +81,7 @@ async function main(): Promise<void> {
     occurredAt: new Date().toISOString(),
     tenantId,
     segment: { id: segmentId, name: 'Demo segment', memberCount: options.profiles },
-    snapshot: { format: 'csv', location: `file://${snapshot}` },
+    snapshot: { format: 'csv', location: pathToFileURL(snapshot).href },
   });
   const publish = (e: SegmentRefreshedV1) =>
     produceRaw(TOPICS.segmentRefreshed.name, [{ key: `${tenantId}:${segmentId}`, value: JSON.stringify(e) }]);

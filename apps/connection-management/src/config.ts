@@ -1,4 +1,4 @@
-import { commonEnv, databaseEnv, secretEnv } from '@export/config';
+import { commonEnv, databaseEnv, resolveSnapshotRoot, secretEnv, snapshotEnv } from '@export/config';
 import { z } from 'zod';
 import { isValidEncryptionKey } from './credentials/credentials-cipher';
 
@@ -12,6 +12,10 @@ const claimName = z
 const ControlPlaneEnv = z.object({
   ...commonEnv,
   ...databaseEnv,
+  /** `<SNAPSHOT_ROOT>/<tenantId>/`: the only folder a tenant's segment-refreshed events may name (checked lexically). */
+  ...snapshotEnv,
+  /** An event whose occurredAt is further in the future than this is dead-lettered (EVENT_FROM_THE_FUTURE). */
+  EVENT_MAX_FUTURE_SKEW_MS: z.coerce.number().int().min(0).max(24 * 60 * 60 * 1000).default(5 * 60 * 1000),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   /** Group of the segment-refreshed consumer; the run-events consumer uses `<group>.run-events`. */
   KAFKA_GROUP_ID: z.string().min(1).default('connection-management'),
@@ -57,7 +61,7 @@ export const ControlPlaneConfig = ControlPlaneEnv.superRefine((env, ctx) => {
       if (value && !value.startsWith('https://')) problem(name, 'must be an https:// URL in production');
     }
   }
-});
+}).transform(resolveSnapshotRoot);
 export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfig>;
 
 export const CONTROL_PLANE_SECRETS = ['CREDENTIALS_ENCRYPTION_KEY', 'AUTH_JWT_SECRET'];

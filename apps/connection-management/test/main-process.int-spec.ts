@@ -48,6 +48,7 @@ describe('connection-management artifact (dist/main.js)', () => {
         CREDENTIALS_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
         LOG_LEVEL: 'debug',
         NODE_ENV: 'production',
+        SNAPSHOT_ROOT: '/data/snapshots',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -156,7 +157,7 @@ describe('connection-management artifact (dist/main.js)', () => {
   it('refuses to start in production with development secrets, naming them', async () => {
     const res = await new Promise<{ code: number | null; text: string }>((resolve) => {
       const p = spawn(process.execPath, [MAIN], {
-        env: { ...process.env, NODE_ENV: 'production', PORT: '1' },
+        env: { ...process.env, NODE_ENV: 'production', PORT: '1', SNAPSHOT_ROOT: '/data/snapshots' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let text = '';
@@ -167,5 +168,19 @@ describe('connection-management artifact (dist/main.js)', () => {
     expect(res.code).toBe(1);
     expect(res.text).toContain('CREDENTIALS_ENCRYPTION_KEY');
     expect(res.text).toContain('AUTH_JWT_SECRET');
+  });
+
+  it('refuses to start in production without SNAPSHOT_ROOT, naming it', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', PORT: '1' };
+    delete env['SNAPSHOT_ROOT'];
+    const res = await new Promise<{ code: number | null; text: string }>((resolve) => {
+      const p = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      p.stdout?.on('data', (c) => (text += c));
+      p.stderr?.on('data', (c) => (text += c));
+      p.on('exit', (code) => resolve({ code, text }));
+    });
+    expect(res.code).toBe(1);
+    expect(res.text).toContain('SNAPSHOT_ROOT: required in production');
   });
 });

@@ -1,11 +1,10 @@
 // First: points the testing helpers and the services at this file's own broker.
 import { ownBroker, type OwnBroker } from './support/own-broker';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TOPICS, type SegmentRefreshedV1 } from '@export/contracts';
-import { ApiClient, expectEventually, produceRaw, signToken, startStack, type Stack } from '@export/testing';
+import { ApiClient, expectEventually, produceRaw, signToken, startStack, tenantSnapshotDir, type Stack } from '@export/testing';
 
 interface RunView {
   id: string;
@@ -35,7 +34,7 @@ describe('broker restart mid-delivery', () => {
     await expectEventually(() => broker.answering(), { timeoutMs: 30000, message: 'own broker answering' });
     stack = await startStack({ apiKeys: [apiKey], simulatorRps: 5 });
     api = new ApiClient(stack.apiUrl, await signToken({ sub: 'restart-admin', tid: tenantId, role: 'admin' }));
-    snapshotPath = join(mkdtempSync(join(tmpdir(), 'restart-snapshot-')), 'members.csv');
+    snapshotPath = join(tenantSnapshotDir(tenantId, stack.snapshotRoot), 'members.csv');
     const rows = ['CustomerId,EMail,FirstName'];
     for (let i = 0; i < PROFILES; i++) rows.push(`C-${i},member-${i}@example.com,Member ${i}`);
     writeFileSync(snapshotPath, rows.join('\n') + '\n');

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeadLetterV1, TOPICS, type SegmentRefreshedV1 } from '@export/contracts';
 import {
@@ -10,6 +9,7 @@ import {
   produceRaw,
   signToken,
   startStack,
+  tenantSnapshotDir,
   type CollectedMessage,
   type Stack,
 } from '@export/testing';
@@ -46,7 +46,8 @@ describe('segment export end to end', () => {
     topics = await collectMessages(Object.values(TOPICS).map((t) => t.name));
     stack = await startStack({ apiKeys: [apiKey], simulatorRps: 0 });
     api = new ApiClient(stack.apiUrl, await signToken({ sub: 'e2e-admin', tid: tenantId, role: 'admin' }));
-    const dir = mkdtempSync(join(tmpdir(), 'e2e-snapshot-'));
+    // The tenant's own folder under the stack's SNAPSHOT_ROOT: the only place its events may name.
+    const dir = tenantSnapshotDir(tenantId, stack.snapshotRoot);
     snapshotPath = join(dir, 'members.csv');
     writeFileSync(
       snapshotPath,
@@ -151,7 +152,9 @@ describe('segment export end to end', () => {
 
   it('exports the CDM sample folder: 7 contacts delivered, 2 rows rejected with reasons, 1 duplicate', async () => {
     const cdm = { id: 'seg-high-value', name: 'High value customers' };
-    const modelJson = join(__dirname, '../../../libs/snapshot-reader/fixtures/cdm-sample/model.json');
+    const cdmFolder = join(tenantSnapshotDir(tenantId, stack.snapshotRoot), 'cdm-sample');
+    cpSync(join(__dirname, '../../../libs/snapshot-reader/fixtures/cdm-sample'), cdmFolder, { recursive: true });
+    const modelJson = join(cdmFolder, 'model.json');
     const event = refreshed({
       segment: { ...cdm, memberCount: 10 },
       snapshot: { format: 'cdm-folder', location: `file://${modelJson}`, entity: 'HighValueCustomers' },
@@ -192,6 +195,72 @@ describe('segment export end to end', () => {
     expect(Object.keys(byProfile).sort()).toEqual(['C-0003', 'C-0004']);
     expect(byProfile['C-0003']).toMatch(/missing e-mail/);
     expect(byProfile['C-0004']).toMatch(/invalid e-mail/);
+  });
+
+  it("never exports another tenant's snapshot: refused by the control plane by path, by extraction through a link", async () => {
+    const victim = `e2e-victim-${randomUUID().slice(0, 8)}`;
+    const victimFile = join(tenantSnapshotDir(victim, stack.snapshotRoot), 'members.csv');
+    writeFileSync(victimFile, 'CustomerId,EMail\r\nV-1,victim@other-tenant.example\r\n');
+    symlinkSync(victimFile, join(tenantSnapshotDir(tenantId, stack.snapshotRoot), 'innocent.csv'));
+    const stolen = { id: 'seg-stolen', name: 'Stolen' };
+    const marker = randomUUID();
+    // By path: dead-lettered by the control plane (lexical check), the segment never registered.
+    await produceRaw(TOPICS.segmentRefreshed.name, [
+      {
+        key: `${tenantId}:${stolen.id}`,
+        value: JSON.stringify(refreshed({ eventId: marker, segment: { ...stolen, memberCount: 1 }, snapshot: { format: 'csv', location: `file://${victimFile}` } })),
+      },
+    ]);
+    const letter = await expectEventually(
+      () =>
+        topics.messages
+          .filter((m) => m.topic === TOPICS.deadLetter.name)
+          .map((m) => JSON.parse(m.value ?? 'null') as DeadLetterV1)
+          .find((l) => l.value?.includes(marker)),
+      { message: 'the outside location dead-lettered' },
+    );
+    expect(letter.code).toBe('SNAPSHOT_OUTSIDE_TENANT_ROOT');
+    const segments = await api.call<{ id: string }[] | { items: { id: string }[] }>('GET', '/v1/segments');
+    expect((Array.isArray(segments.body) ? segments.body : segments.body.items).some((s) => s.id === stolen.id)).toBe(false);
+
+    // Through a link inside the tenant's folder: lexically fine, so the segment is registered, but
+    // extraction follows the link, finds it outside and fails the run before reading anything.
+    await produceRaw(TOPICS.segmentRefreshed.name, [
+      {
+        key: `${tenantId}:${stolen.id}`,
+        value: JSON.stringify(
+          refreshed({
+            segment: { ...stolen, memberCount: 1 },
+            snapshot: { format: 'csv', location: `file://${join(stack.snapshotRoot, tenantId, 'innocent.csv')}` },
+          }),
+        ),
+      },
+    ]);
+    await expectEventually(async () => {
+      const { body } = await api.call<{ id: string }[] | { items: { id: string }[] }>('GET', '/v1/segments');
+      return (Array.isArray(body) ? body : body.items).some((s) => s.id === stolen.id);
+    }, { message: 'linked segment seen' });
+    const connections = await api.call<{ id: string }[] | { items: { id: string }[] }>('GET', '/v1/connections');
+    const connectionId = (Array.isArray(connections.body) ? connections.body : connections.body.items)[0].id;
+    const created = await api.call<{ id: string }>('POST', '/v1/exports', {
+      name: 'Stolen',
+      connectionId,
+      segmentIds: [stolen.id],
+      mapping: { email: 'EMail' },
+    });
+    const started = await api.call<{ runId: string }>('POST', `/v1/exports/${created.body.id}/runs`);
+    const run = await expectEventually(async () => {
+      const { body } = await api.call<RunView & { message?: string }>('GET', `/v1/runs/${started.body.runId}`);
+      return ['succeeded', 'failed', 'skipped', 'canceled'].includes(body.status) ? body : undefined;
+    }, { timeoutMs: 30000, message: 'the run to end' });
+    expect({ status: run.status, reason: run.reason }).toEqual({ status: 'failed', reason: 'SNAPSHOT_OUTSIDE_TENANT_ROOT' });
+    expect(JSON.stringify(run)).not.toContain('victim@');
+    const sim = (await (await fetch(`${stack.simulatorUrl}/__sim/contacts`)).json()) as { contacts: SimContact[] };
+    expect(sim.contacts.some((c) => c.email.includes('victim@'))).toBe(false);
+    for (const [name, service] of Object.entries(stack.services)) {
+      const path = name === 'autopilot-simulator' ? '/__sim/health' : '/readyz';
+      expect({ name, status: (await fetch(`http://127.0.0.1:${service.port}${path}`)).status }).toEqual({ name, status: 200 });
+    }
   });
 
   it('dead-letters a malformed event with a reason and goes on with the next one', async () => {

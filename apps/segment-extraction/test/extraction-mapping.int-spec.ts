@@ -1,4 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, openSync, closeSync, ftruncateSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ContactsMappedV1,
@@ -21,14 +24,25 @@ import {
   type ServiceProcess,
 } from '@export/testing';
 
-const SAMPLE = join(__dirname, '../../../libs/snapshot-reader/fixtures/cdm-sample/model.json');
+const FIXTURE = join(__dirname, '../../../libs/snapshot-reader/fixtures/cdm-sample');
+// SNAPSHOT_ROOT of the extraction process under test; each run's tenant has its folder in it.
+const ROOT = mkdtempSync(join(tmpdir(), 'extraction-it-root-'));
 
+/** A fresh tenant with the cdm-sample copied into its folder; returns its id and the sample's model.json. */
+function tenantWithSample(): { tenantId: string; sample: string } {
+  const tenantId = `it-${randomUUID().slice(0, 8)}`;
+  cpSync(FIXTURE, join(ROOT, tenantId, 'cdm-sample'), { recursive: true });
+  return { tenantId, sample: join(ROOT, tenantId, 'cdm-sample', 'model.json') };
+}
 
-
-function runSpec(location: string): RunSpec {
+function runSpec(
+  location: string,
+  tenantId = `it-${randomUUID().slice(0, 8)}`,
+  snapshot: Partial<RunSpec['segments'][number]['snapshot']> = {},
+): RunSpec {
   return {
     runId: randomUUID(),
-    tenantId: `it-${randomUUID().slice(0, 8)}`,
+    tenantId,
     exportId: 'exp-it',
     connectionId: 'conn-it',
     trigger: 'on-demand',
@@ -37,7 +51,7 @@ function runSpec(location: string): RunSpec {
         segmentId: 'seg-high-value',
         segmentName: 'High value customers',
         listName: 'High value customers',
-        snapshot: { format: 'cdm-folder', location, entity: 'HighValueCustomers' },
+        snapshot: { format: 'cdm-folder', location, entity: 'HighValueCustomers', ...snapshot },
       },
     ],
     mapping: { email: 'EMail', firstName: 'FirstName', lastName: 'LastName' },
@@ -84,7 +98,8 @@ describe('segment-extraction + field-mapping as processes on the real broker', (
         name: `segment-extraction-it-${suffix}`,
         entry: 'dist/apps/segment-extraction/main.js',
         port: extractionPort,
-        env: { KAFKA_GROUP_ID: extractionGroup, LOG_LEVEL: 'warn' },
+        // A lowered file cap, so a 2 GiB sparse file is over it.
+        env: { KAFKA_GROUP_ID: extractionGroup, LOG_LEVEL: 'warn', SNAPSHOT_ROOT: ROOT, SNAPSHOT_MAX_FILE_BYTES: String(1024 ** 3) },
       }),
       startServiceProcess({
         name: `field-mapping-it-${suffix}`,
@@ -98,10 +113,12 @@ describe('segment-extraction + field-mapping as processes on the real broker', (
   afterAll(async () => {
     await Promise.allSettled(services.map((s) => s.stop()));
     await collector?.stop();
+    rmSync(ROOT, { recursive: true, force: true });
   });
 
   it('maps the cdm-sample segment: 8 contacts, 2 rejections with their rows, end with the totals', async () => {
-    const run = runSpec(SAMPLE);
+    const { tenantId, sample } = tenantWithSample();
+    const run = runSpec(sample, tenantId);
     const correlationId = `it-${randomUUID()}`;
     await requestRun(run, correlationId);
 
@@ -184,8 +201,9 @@ describe('segment-extraction + field-mapping as processes on the real broker', (
   });
 
   it('fails the run naming the file when model.json is missing, without an end', async () => {
-    const missing = join(__dirname, `no-such-snapshot-${suffix}/model.json`);
-    const run = runSpec(missing);
+    const { tenantId } = tenantWithSample();
+    const missing = join(ROOT, tenantId, `no-such-snapshot-${suffix}/model.json`);
+    const run = runSpec(missing, tenantId);
     await requestRun(run, `it-${randomUUID()}`);
 
     const failed = await expectEventually(
@@ -202,5 +220,94 @@ describe('segment-extraction + field-mapping as processes on the real broker', (
     });
     const extracted = ofRun(TOPICS.profilesExtracted.name, run.runId, (v) => ProfilesExtractedV1.parse(v));
     expect(extracted.some((m) => m.value.kind === 'end')).toBe(false);
+  });
+
+  it('fails every run whose snapshot leaves the tenant folder or is no regular file, delivering nothing of it, and stays healthy', async () => {
+    const { tenantId, sample } = tenantWithSample();
+    const { tenantId: otherTenant, sample: otherSample } = tenantWithSample();
+    const own = join(ROOT, tenantId);
+    symlinkSync(join(ROOT, otherTenant, 'cdm-sample'), join(own, 'linked-folder'));
+    symlinkSync('/dev/zero', join(own, 'zero.jsonl'));
+    execFileSync('mkfifo', [join(own, 'fifo.csv')]);
+    const sparse = openSync(join(own, 'sparse.csv'), 'w');
+    ftruncateSync(sparse, 2 * 1024 ** 3);
+    closeSync(sparse);
+    mkdirSync(join(own, 'steal'));
+    writeFileSync(
+      join(own, 'steal', 'model.json'),
+      JSON.stringify({
+        entities: [
+          {
+            name: 'HighValueCustomers',
+            attributes: [{ name: 'CustomerId' }, { name: 'EMail' }, { name: 'FirstName' }, { name: 'LastName' }, { name: 'LoyaltyTier' }, { name: 'LifetimeValue' }],
+            partitions: [{ name: 'stolen', location: `../../${otherTenant}/cdm-sample/HighValueCustomers/part-00001.csv` }],
+          },
+        ],
+      }),
+    );
+    const cases: [string, RunSpec, string][] = [
+      ["another tenant's model.json by absolute path", runSpec(otherSample, tenantId), 'SNAPSHOT_OUTSIDE_TENANT_ROOT'],
+      ["another tenant's model.json by ../", runSpec(`${own}/../${otherTenant}/cdm-sample/model.json`, tenantId), 'SNAPSHOT_OUTSIDE_TENANT_ROOT'],
+      ["another tenant's folder by a symbolic link", runSpec(join(own, 'linked-folder', 'model.json'), tenantId), 'SNAPSHOT_OUTSIDE_TENANT_ROOT'],
+      ["another tenant's partition in model.json", runSpec(join(own, 'steal', 'model.json'), tenantId), 'SNAPSHOT_OUTSIDE_TENANT_ROOT'],
+      ['file:///etc/passwd', runSpec('file:///etc/passwd', tenantId, { format: 'jsonl' }), 'SNAPSHOT_OUTSIDE_TENANT_ROOT'],
+      ['/dev/zero linked in', runSpec(join(own, 'zero.jsonl'), tenantId, { format: 'jsonl' }), 'SNAPSHOT_OUTSIDE_TENANT_ROOT'],
+      ['a FIFO', runSpec(join(own, 'fifo.csv'), tenantId, { format: 'csv' }), 'SNAPSHOT_NOT_REGULAR_FILE'],
+      ['a 2 GiB sparse file', runSpec(join(own, 'sparse.csv'), tenantId, { format: 'csv' }), 'SNAPSHOT_TOO_LARGE'],
+    ];
+    const sentAt = Date.now();
+    for (const [, run] of cases) await requestRun(run, `it-${randomUUID()}`);
+    for (const [name, run, code] of cases) {
+      const failed = await expectEventually(
+        () =>
+          ofRun(TOPICS.runEvents.name, run.runId, (v) => RunEventV1.parse(v))
+            .map((m) => m.value)
+            .find((e) => e.type === 'run-failed'),
+        { timeoutMs: 30000, message: `run-failed for ${name}` },
+      );
+      expect({ name, code: failed.type === 'run-failed' ? failed.code : undefined }).toEqual({ name, code });
+      const extracted = ofRun(TOPICS.profilesExtracted.name, run.runId, (v) => ProfilesExtractedV1.parse(v));
+      expect({ name, extracted: extracted.length }).toEqual({ name, extracted: 0 });
+      expect(ofRun(TOPICS.contactsMapped.name, run.runId, (v) => v)).toEqual([]);
+    }
+    expect(Date.now() - sentAt).toBeLessThan(30000);
+    const passwdLeak = collector.messages.some((m) => m.value?.includes('root:x:0:0'));
+    expect(passwdLeak).toBe(false);
+    expect((await fetch(`http://127.0.0.1:${services[0].port}/readyz`)).status).toBe(200);
+    // Still extracting: the tenant's own sample goes through.
+    const ok = runSpec(sample, tenantId);
+    await requestRun(ok, `it-${randomUUID()}`);
+    await expectEventually(
+      () => ofRun(TOPICS.runEvents.name, ok.runId, (v) => RunEventV1.parse(v)).some((m) => m.value.type === 'extraction-completed'),
+      { timeoutMs: 30000, message: 'the next run completes' },
+    );
+  });
+
+  it('rejects a 5 MiB line as one row and delivers the rest', async () => {
+    const { tenantId } = tenantWithSample();
+    const file = join(ROOT, tenantId, 'long.jsonl');
+    writeFileSync(
+      file,
+      `{"EMail":"a@example.com"}\n{"EMail":"x@example.com","Pad":"${'p'.repeat(5 * 1024 ** 2)}"}\n{"EMail":"c@example.com"}\n`,
+    );
+    const run = runSpec(file, tenantId, { format: 'jsonl', entity: undefined });
+    await requestRun(run, `it-${randomUUID()}`);
+    const mapped = await expectEventually(
+      () => {
+        const messages = ofRun(TOPICS.contactsMapped.name, run.runId, (v) => ContactsMappedV1.parse(v));
+        return messages.some((m) => m.value.kind === 'end') && messages;
+      },
+      { timeoutMs: 30000, message: 'contacts-mapped end' },
+    );
+    const emails = mapped.flatMap((m) => (m.value.kind === 'batch' ? m.value.contacts.map((c) => c.email) : []));
+    expect([...new Set(emails)]).toEqual(['a@example.com', 'c@example.com']);
+    const rejections = await expectEventually(
+      () =>
+        ofRun(TOPICS.runEvents.name, run.runId, (v) => RunEventV1.parse(v))
+          .flatMap((m) => (m.value.type === 'rows-rejected' && m.value.stage === 'extraction' ? m.value.rejections : []))
+          .find((r) => r.line === 2),
+      { message: 'extraction rejection' },
+    );
+    expect(rejections.reason).toBe('line over 1048576 bytes');
   });
 });

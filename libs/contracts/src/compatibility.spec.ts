@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { segmentRefreshedJsonSchema } from './json-schema';
 import { breakingChanges, compareSchemas, topicJsonSchema, type JsonSchema } from './schema-compatibility';
+import { TenantId } from './common/primitives';
 import { ALL_TOPICS, TOPICS } from './topics';
 
 const REFRESH = 'npx nx run contracts:schema-snapshots';
@@ -104,6 +105,20 @@ describe('compareSchemas', () => {
     expect(changes.map((c) => `${c.path}: ${c.message}`)).toEqual(
       expect.arrayContaining(['$.note2: new optional field', '$.kind: values added: "c"', '$.count: minimum loosened from 0 to -9007199254740991']),
     );
+  });
+
+  it('accepts the recorded tenant-id tightening (plain names, at most 64) and nothing beyond it', () => {
+    const before = z.object({ tenantId: z.string().trim().min(1).max(200), run: z.object({ tenantId: z.string().trim().min(1).max(200) }) });
+    const after = z.object({ tenantId: TenantId, run: z.object({ tenantId: TenantId }) });
+    const changes = compareSchemas(schema(before), schema(after));
+    expect(changes.filter((c) => c.severity === 'breaking')).toEqual([]);
+    expect(changes.map((c) => c.path)).toEqual(['$.tenantId', '$.tenantId', '$.run.tenantId', '$.run.tenantId']);
+    expect(changes.every((c) => c.message.includes('allowed: tenant ids are plain names'))).toBe(true);
+    // Another bound on a tenant id, or the same bound elsewhere, is still breaking.
+    expect(breaking(z.object({ tenantId: TenantId.max(32) }), after.pick({ tenantId: true }))).toEqual([
+      '$.tenantId: maxLength tightened from 64 to 32',
+    ]);
+    expect(breaking(z.object({ segmentId: TenantId }), z.object({ segmentId: z.string().min(1).max(200) }))).toHaveLength(2);
   });
 
   it('finds a breaking change in a real topic schema', () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ALL_TOPICS, SegmentRefreshedV1, segmentRefreshedJsonSchema, TOPICS, topicsFileContent } from './index';
+import { ALL_TOPICS, SegmentRefreshedV1, segmentRefreshedJsonSchema, TenantId, TOPICS, topicsFileContent } from './index';
 
 const example = {
   eventId: '5f0c2d7e-7d1c-4a59-9d3b-8f7f0f0c1a11',
@@ -29,6 +29,30 @@ describe('segment-refreshed.v1 (public event)', () => {
     const result = SegmentRefreshedV1.safeParse(input);
     expect(result.success).toBe(false);
     expect(result.error?.issues.map((i) => i.path.join('.'))).toContain(path);
+  });
+
+  it.each([
+    ['..'],
+    ['.'],
+    ['../other-tenant'],
+    ['acme/../other'],
+    ['a\\b'],
+    ['a/b'],
+    ['a\u0000b'],
+    ['a\nb'],
+    ['a\u007fb'],
+    ['.hidden'],
+    [' acme'],
+    ['acme '],
+    [''],
+    ['x'.repeat(65)],
+  ])('refuses the tenant id %j (not a plain name) on the public topic and in the run spec', (tenantId) => {
+    expect(SegmentRefreshedV1.safeParse({ ...example, tenantId }).error?.issues[0].path).toEqual(['tenantId']);
+    expect(TenantId.safeParse(tenantId).success).toBe(false);
+  });
+
+  it.each([['contoso'], ['Contoso Ltd'], ['e2e-1a2b'], ['münchen'], ['x'.repeat(64)]])('accepts the tenant id %j', (tenantId) => {
+    expect(TenantId.parse(tenantId)).toBe(tenantId);
   });
 
   it('keeps the committed JSON Schema in sync with the zod schema', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TENANT_ID_MAX_LENGTH, TENANT_ID_PATTERN } from './common/primitives';
 import type { TopicDefinition } from './topics';
 
 /** A JSON Schema as z.toJSONSchema writes it (draft 2020-12), kept loose on purpose. */
@@ -16,6 +17,32 @@ export function topicJsonSchema(topic: TopicDefinition): JsonSchema {
     ...z.toJSONSchema(topic.schema, { io: 'input', unrepresentable: 'any' }),
   };
 }
+
+/**
+ * Tightenings made in place on purpose, each with its reason. A tightened bound is breaking by the rules
+ * below (a message valid before may be refused now); one listed here is reported as `compatible` instead,
+ * with its reason, where the path matches and the new value is exactly the one recorded. Keep this list
+ * short: every entry is a promise that refusing the old messages is the point of the change.
+ */
+export interface AllowedTightening {
+  /** Matches the JSON path of the field (e.g. every `tenantId`, at any depth, in any topic). */
+  path: RegExp;
+  /** The keywords tightened and their new values. */
+  values: Record<string, string | number>;
+  reason: string;
+}
+
+export const ALLOWED_TIGHTENINGS: readonly AllowedTightening[] = [
+  {
+    // Issue 10 (trust boundaries): a tenant's snapshots live under <SNAPSHOT_ROOT>/<tenantId>/, so a
+    // tenant id that is not a plain name (a `/`, `..`, a control character, over 64 characters) could
+    // address another tenant's folder. Such ids were never valid tenants; messages carrying one must be
+    // refused (dead-lettered) rather than processed, in v1, on every topic: a v2 would leave v1 open.
+    path: /(^|\.)tenantId$/,
+    values: { maxLength: TENANT_ID_MAX_LENGTH, pattern: TENANT_ID_PATTERN.source },
+    reason: 'tenant ids are plain names (issue 10: snapshots stay inside the tenant folder)',
+  },
+];
 
 export interface SchemaChange {
   /** JSON path of the change (`$.run.segments[].listName`, `$<kind=batch>.contacts`). */
@@ -72,7 +99,7 @@ function compare(rawOld: JsonSchema, rawNew: JsonSchema, path: string, ctx: Cont
   }
 
   compareValues(before, after, breaking, compatible);
-  compareBounds(before, after, breaking, compatible);
+  compareBounds(before, after, breaking, compatible, path);
 
   if (isObject(before.properties) || isObject(after.properties)) {
     const propsBefore = (before.properties ?? {}) as Record<string, JsonSchema>;
@@ -159,12 +186,18 @@ function compareBounds(
   after: JsonSchema,
   breaking: (m: string) => void,
   compatible: (m: string) => void,
+  path: string,
 ): void {
+  const tightened = (keyword: string, message: string) => {
+    const allowed = ALLOWED_TIGHTENINGS.find((a) => a.path.test(path) && a.values[keyword] === after[keyword]);
+    if (allowed) compatible(`${message} (allowed: ${allowed.reason})`);
+    else breaking(message);
+  };
   const check = (keyword: string, tighter: (b: number, a: number) => boolean) => {
     const b = before[keyword] as number | undefined;
     const a = after[keyword] as number | undefined;
     if (a === b) return;
-    if (a !== undefined && (b === undefined || tighter(b, a))) breaking(`${keyword} tightened from ${b ?? 'none'} to ${a}`);
+    if (a !== undefined && (b === undefined || tighter(b, a))) tightened(keyword, `${keyword} tightened from ${b ?? 'none'} to ${a}`);
     else compatible(`${keyword} loosened from ${b} to ${a ?? 'none'}`);
   };
   for (const keyword of LOWER_BOUNDS) check(keyword, (b, a) => a > b);
@@ -172,7 +205,7 @@ function compareBounds(
   for (const keyword of ['pattern', 'format'] as const) {
     if (before[keyword] === after[keyword]) continue;
     if (after[keyword] === undefined) compatible(`${keyword} dropped`);
-    else breaking(`${keyword} changed from ${String(before[keyword] ?? 'none')} to ${String(after[keyword])}`);
+    else tightened(keyword, `${keyword} changed from ${String(before[keyword] ?? 'none')} to ${String(after[keyword])}`);
   }
 }
 

@@ -9,7 +9,8 @@ export type MapResult =
 const EMAIL = z.regexes.email;
 const MAX_EMAIL_LENGTH = 254;
 const MAX_REASON_LENGTH = 500;
-const MAX_QUOTED_VALUE = 80;
+/** How much of a bad e-mail a reason may show (sanitised): enough to find the row, too little to leak a record. */
+const MAX_EMAIL_EXCERPT = 32;
 
 /** The Autopilot key of a custom field: `<type>--<Field Name>` with every space replaced by `--`. */
 export function customFieldKey(field: string, type: string): string {
@@ -20,7 +21,8 @@ export function customFieldKey(field: string, type: string): string {
  * Maps one profile row to an Autopilot contact, or says why it cannot: the e-mail is required and must
  * look like one (it is trimmed and lower-cased, the de-duplication key downstream); names are trimmed and
  * left out when empty; custom fields are converted to their type and left out when empty. Every problem
- * of the row is named in the reason, with the attribute it came from.
+ * of the row is named in the reason, with the attribute it came from. A reason never quotes a value of the
+ * row, except a short excerpt of a bad e-mail with anything but printable ASCII replaced by `?`.
  */
 export function mapProfile(
   values: Readonly<Record<string, string | null>>,
@@ -30,7 +32,7 @@ export function mapProfile(
   const email = text(values, mapping.email).toLowerCase();
   if (email === '') problems.push(`missing e-mail (attribute ${mapping.email})`);
   else if (email.length > MAX_EMAIL_LENGTH || !EMAIL.test(email)) {
-    problems.push(`invalid e-mail ${quote(email)} (attribute ${mapping.email})`);
+    problems.push(`invalid e-mail ${emailExcerpt(email)} (attribute ${mapping.email})`);
   }
 
   const contact: AutopilotContact = { Email: email };
@@ -45,7 +47,8 @@ export function mapProfile(
     if (raw === '') continue;
     const converted = convertValue(raw, type);
     if (converted.ok) custom[customFieldKey(field, type)] = converted.value;
-    else problems.push(`invalid ${type} ${quote(raw)} (attribute ${attribute}): ${converted.problem}`);
+    // Never the value: a reason names the attribute, not the content of the snapshot.
+    else problems.push(`invalid ${type} (attribute ${attribute}): ${converted.problem}`);
   }
   if (Object.keys(custom).length > 0) contact.custom = custom;
 
@@ -57,8 +60,8 @@ function text(values: Readonly<Record<string, string | null>>, attribute: string
   return Object.hasOwn(values, attribute) ? (values[attribute] ?? '').trim() : '';
 }
 
-function quote(value: string): string {
-  return JSON.stringify(truncate(value, MAX_QUOTED_VALUE));
+function emailExcerpt(value: string): string {
+  return JSON.stringify(truncate(value.replace(/[^\x20-\x7e]/g, '?'), MAX_EMAIL_EXCERPT));
 }
 
 function truncate(value: string, max: number): string {

@@ -1,7 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { text } from 'node:stream/consumers';
 import { z } from 'zod';
-import { toLocalPath } from './location';
+import { snapshotPath } from '@export/snapshot-location';
+import { openConfined } from './confined-file';
+import { safeName } from './safe-text';
 import { describeIoError, snapshotError } from './snapshot-error';
+import type { SnapshotLimits, SnapshotScope } from './snapshot-record';
 
 /** The parts of a CDM model.json the reader needs; unknown keys (annotations, cdm:imports, ...) are ignored. */
 const ModelJson = z.object({
@@ -20,52 +23,68 @@ export interface CdmEntity {
   name: string;
   /** Attribute names in model order: the column order of every partition. */
   attributes: string[];
-  /** Partitions in model order, with local paths. */
-  partitions: { name: string; file: string }[];
+  /**
+   * Partitions in model order: each location as model.json writes it (absolute, or relative to
+   * `modelPath`); every one is checked when it is opened, like the model itself.
+   */
+  partitions: { name: string; location: string }[];
+  /** The normalised path of model.json, which relative partition locations are resolved against. */
+  modelPath: string;
 }
 
-/** Reads model.json and resolves one entity: its attribute order and its partition files. */
-export async function loadCdmEntity(modelLocation: string, entityName: string): Promise<CdmEntity> {
-  const modelFile = toLocalPath(modelLocation);
-  const text = await readFile(modelFile, 'utf8').catch((error: unknown) => {
-    throw snapshotError(
-      'SNAPSHOT_UNREADABLE',
-      modelFile,
-      `Cannot read model.json ${modelFile}: ${describeIoError(error)}`,
-      error,
-    );
-  });
+/**
+ * Reads model.json (a regular file inside the tenant's folder, under the model cap) and resolves one
+ * entity: its attribute order (at most `maxColumns`) and its partitions. Errors name model.json and never
+ * quote its content beyond an attribute name.
+ */
+export async function loadCdmEntity(
+  scope: SnapshotScope,
+  modelLocation: string,
+  entityName: string,
+  limits: SnapshotLimits,
+): Promise<CdmEntity> {
+  const model = await openConfined(scope, modelLocation, limits.maxModelBytes);
+  const modelFile = model.name;
+  let content: string;
+  try {
+    content = await text(model.stream(64 * 1024));
+  } catch (error) {
+    throw snapshotError('SNAPSHOT_UNREADABLE', modelFile, `Cannot read model.json ${modelFile}: ${describeIoError(error)}`, error);
+  } finally {
+    await model.close();
+  }
   let json: unknown;
   try {
-    json = JSON.parse(text.replace(/^\uFEFF/, ''));
+    json = JSON.parse(content.replace(/^\uFEFF/, ''));
   } catch (error) {
-    throw snapshotError(
-      'INVALID_SNAPSHOT',
-      modelFile,
-      `Invalid model.json ${modelFile}: ${(error as Error).message}`,
-      error,
-    );
+    // The parser's message quotes the text: only the fact goes into ours.
+    throw snapshotError('INVALID_SNAPSHOT', modelFile, `Invalid model.json ${modelFile}: not valid JSON`, error);
   }
   const parsed = ModelJson.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw snapshotError('INVALID_SNAPSHOT', modelFile, `Invalid model.json ${modelFile}: ${issues}`);
+    const issues = parsed.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; ');
+    throw snapshotError('INVALID_SNAPSHOT', modelFile, `Invalid model.json ${modelFile}: ${issues}`.slice(0, 1500));
   }
   const entity = parsed.data.entities.find((e) => e.name === entityName);
   if (!entity) {
-    const known = parsed.data.entities.map((e) => e.name).join(', ') || 'none';
     throw snapshotError(
       'ENTITY_NOT_FOUND',
       modelFile,
-      `Entity "${entityName}" not found in ${modelFile} (entities: ${known})`.slice(0, 1500),
+      `Entity ${safeName(entityName)} not found in ${modelFile} (${parsed.data.entities.length} entities)`,
     );
   }
   const attributes = (entity.attributes ?? []).map((a) => a.name);
   if (attributes.length === 0) {
+    throw snapshotError('INVALID_SNAPSHOT', modelFile, `Entity ${safeName(entityName)} in ${modelFile} has no attributes`);
+  }
+  if (attributes.length > limits.maxColumns) {
     throw snapshotError(
-      'INVALID_SNAPSHOT',
+      'SNAPSHOT_TOO_MANY_COLUMNS',
       modelFile,
-      `Entity "${entityName}" in ${modelFile} has no attributes`,
+      `Refused ${modelFile}: entity ${safeName(entityName)} has ${attributes.length} attributes, over the cap of ${limits.maxColumns}`,
     );
   }
   const duplicate = attributes.find((name, i) => attributes.indexOf(name) !== i);
@@ -73,15 +92,14 @@ export async function loadCdmEntity(modelLocation: string, entityName: string): 
     throw snapshotError(
       'INVALID_SNAPSHOT',
       modelFile,
-      `Entity "${entityName}" in ${modelFile} lists attribute "${duplicate}" twice`,
+      `Entity ${safeName(entityName)} in ${modelFile} lists attribute ${safeName(duplicate)} twice`,
     );
   }
+  const modelPath = snapshotPath(modelLocation);
   return {
     name: entity.name,
     attributes,
-    partitions: (entity.partitions ?? []).map((p) => ({
-      name: p.name || p.location,
-      file: toLocalPath(p.location, modelFile),
-    })),
+    partitions: (entity.partitions ?? []).map((p) => ({ name: p.name || p.location, location: p.location })),
+    modelPath: modelPath.ok ? modelPath.path : modelLocation,
   };
 }

@@ -1,14 +1,24 @@
-import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream';
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
+import { CsvRecordGuard, OVERSIZED_RECORD } from './bounded-records';
+import { openConfined } from './confined-file';
+import { safeName } from './safe-text';
 import { describeIoError, snapshotError, snapshotErrorCode } from './snapshot-error';
-import type { ReadSnapshotOptions, SnapshotRecord } from './snapshot-record';
+import {
+  DEFAULT_SNAPSHOT_LIMITS,
+  type ReadSnapshotOptions,
+  type SnapshotRecord,
+  type SnapshotScope,
+} from './snapshot-record';
 
 const LINE_BREAK = /\r\n|\r|\n/g;
 const LEADING_LINE_BREAKS = /^(?:\r\n|\r|\n)*/;
 
 export interface CsvPartition {
-  file: string;
+  /** The location as the event or model.json names it. */
+  location: string;
+  /** model.json's path, for partition locations relative to it. */
+  relativeTo?: string;
   /** Partition name reported with every row. */
   partition: string;
   /** Column names in file order, or 'header' when the first record names them. */
@@ -18,21 +28,19 @@ export interface CsvPartition {
 /**
  * Streams the records of one CSV file (RFC 4180 quoting, CRLF or LF, optional byte-order mark). The caller
  * pulls: csv-parse and the file stream pause while it does not, so a file of any size stays out of memory.
- * A record with the wrong number of columns is yielded as a rejection; broken quoting fails the whole file.
+ * A record with the wrong number of columns or over the record cap is yielded as a rejection; broken quoting
+ * fails the whole file, and so does a header with more columns than the cap. The file is opened only after
+ * the checks of `openConfined`; reasons and errors never quote its content (at most a column name).
  */
 export async function* readCsvPartition(
+  scope: SnapshotScope,
   source: CsvPartition,
   options: ReadSnapshotOptions = {},
 ): AsyncGenerator<SnapshotRecord> {
-  const { file, partition } = source;
-  const handle = await open(file, 'r').catch((error: unknown) => {
-    throw snapshotError(
-      'SNAPSHOT_UNREADABLE',
-      file,
-      `Cannot read partition ${file}: ${describeIoError(error)}`,
-      error,
-    );
-  });
+  const { partition } = source;
+  const limits = { ...DEFAULT_SNAPSHOT_LIMITS, ...options.limits };
+  const opened = await openConfined(scope, source.location, limits.maxFileBytes, source.relativeTo);
+  const file = opened.name;
   const parser = parse({
     bom: true,
     // Rows with a wrong column count are rejected here, one by one, with their line number.
@@ -40,12 +48,12 @@ export async function* readCsvPartition(
     record_delimiter: ['\r\n', '\n', '\r'],
     // raw: csv-parse counts a CRLF inside a quoted field as two lines, so lines are counted from the raw text.
     raw: true,
+    // A backstop only: the guard in front already replaced longer records (csv-parse counts characters,
+    // never more than bytes). Should it fire anyway, the file fails: csv-parse cannot resume after it.
+    max_record_size: limits.maxRecordBytes + 64,
   });
-  pipeline(
-    handle.createReadStream({ highWaterMark: options.chunkSize ?? 64 * 1024 }),
-    parser,
-    () => undefined,
-  );
+  const input = opened.stream(options.chunkSize ?? 64 * 1024);
+  pipeline(input, new CsvRecordGuard(limits.maxRecordBytes), parser, () => undefined);
 
   let columns = source.columns === 'header' ? undefined : source.columns;
   let linesBefore = 0;
@@ -55,8 +63,15 @@ export async function* readCsvPartition(
       const line = linesBefore + (LEADING_LINE_BREAKS.exec(raw)?.[0].match(LINE_BREAK)?.length ?? 0) + 1;
       linesBefore += raw.match(LINE_BREAK)?.length ?? 0;
       if (record.length === 1 && record[0] === '') continue; // blank line
+      if (record.length === 1 && record[0].startsWith(OVERSIZED_RECORD)) {
+        if (!columns) {
+          throw snapshotError('SNAPSHOT_TOO_LARGE', file, `Refused ${file}: the header is over ${limits.maxRecordBytes} bytes`);
+        }
+        yield { kind: 'rejected', partition, line, reason: `record over ${limits.maxRecordBytes} bytes` };
+        continue;
+      }
       if (!columns) {
-        columns = headerOf(record, file);
+        columns = headerOf(record, file, limits.maxColumns);
         continue;
       }
       if (record.length !== columns.length) {
@@ -78,12 +93,14 @@ export async function* readCsvPartition(
     }
   } catch (error) {
     if (options.signal?.aborted || snapshotErrorCode(error)) throw error;
-    const code = (error as { code?: string }).code ?? '';
-    if (code.startsWith('CSV_')) {
+    if (error instanceof CsvError) {
+      const code = error.code;
+      // csv-parse's messages quote the field at fault: only its code and line go into ours.
+      const near = (error as { lines?: unknown }).lines;
       throw snapshotError(
         'INVALID_SNAPSHOT',
         file,
-        `Cannot parse ${file}: ${(error as Error).message}`,
+        `Cannot parse ${file}: ${code}${typeof near === 'number' ? ` near line ${near}` : ''}`,
         error,
       );
     }
@@ -95,10 +112,18 @@ export async function* readCsvPartition(
     );
   } finally {
     parser.destroy();
+    input.destroy();
+    await opened.close();
   }
 }
 
-function headerOf(record: string[], file: string): string[] {
+function headerOf(record: string[], file: string, maxColumns: number): string[] {
+  if (record.length > maxColumns)
+    throw snapshotError(
+      'SNAPSHOT_TOO_MANY_COLUMNS',
+      file,
+      `Refused ${file}: ${record.length} columns in the header, over the cap of ${maxColumns}`,
+    );
   const names = record.map((name) => name.trim());
   const blank = names.findIndex((name) => name === '');
   if (blank >= 0)
@@ -112,7 +137,7 @@ function headerOf(record: string[], file: string): string[] {
     throw snapshotError(
       'INVALID_SNAPSHOT',
       file,
-      `Invalid header in ${file}: column "${duplicate}" appears twice`,
+      `Invalid header in ${file}: column ${safeName(duplicate)} appears twice`,
     );
   return names;
 }

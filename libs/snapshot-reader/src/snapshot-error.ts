@@ -1,10 +1,20 @@
 import { AppError } from '@export/errors';
 
-export type SnapshotErrorCode = 'SNAPSHOT_UNREADABLE' | 'ENTITY_NOT_FOUND' | 'INVALID_SNAPSHOT';
+export const SNAPSHOT_ERROR_CODES = [
+  'SNAPSHOT_UNREADABLE',
+  'ENTITY_NOT_FOUND',
+  'INVALID_SNAPSHOT',
+  'SNAPSHOT_OUTSIDE_TENANT_ROOT',
+  'SNAPSHOT_NOT_REGULAR_FILE',
+  'SNAPSHOT_TOO_LARGE',
+  'SNAPSHOT_TOO_MANY_COLUMNS',
+] as const;
+export type SnapshotErrorCode = (typeof SNAPSHOT_ERROR_CODES)[number];
 
 /**
- * A snapshot that cannot be read as a whole (missing file, bad model.json, unknown entity, broken CSV
- * quoting). Never retried: the same files give the same answer. The message names the file.
+ * A snapshot that cannot be read as a whole (missing file, outside the tenant folder, not a regular file,
+ * over a cap, bad model.json, unknown entity, broken CSV quoting). Never retried: the same files give the
+ * same answer. The message names the file as the event or model.json named it, never its content.
  */
 export function snapshotError(
   code: SnapshotErrorCode,
@@ -19,22 +29,29 @@ export function snapshotError(
 export function snapshotErrorCode(error: unknown): SnapshotErrorCode | undefined {
   if (!(error instanceof AppError)) return undefined;
   const code = error.details.code;
-  return code === 'SNAPSHOT_UNREADABLE' || code === 'ENTITY_NOT_FOUND' || code === 'INVALID_SNAPSHOT'
-    ? code
-    : undefined;
+  return (SNAPSHOT_ERROR_CODES as readonly unknown[]).includes(code) ? (code as SnapshotErrorCode) : undefined;
 }
 
+/**
+ * A short description of an I/O failure by its errno code. Never the error's own message: for some
+ * errors (a parser's, a decoder's) that message quotes the data.
+ */
 export function describeIoError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   switch (code) {
     case 'ENOENT':
+    case 'ENOTDIR':
       return 'no such file';
     case 'EACCES':
     case 'EPERM':
       return 'permission denied';
     case 'EISDIR':
       return 'is a directory';
+    case 'ELOOP':
+      return 'too many symbolic links';
+    case 'ENAMETOOLONG':
+      return 'name too long';
     default:
-      return error instanceof Error ? error.message : String(error);
+      return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? `I/O error ${code}` : 'I/O error';
   }
 }

@@ -4,3 +4,4 @@ export * from './kafka';
 export * from './service-process';
 export * from './stack';
 export * from './api-client';
+export * from './snapshots';

@@ -5,6 +5,7 @@ import { createTestDatabase, type TestDatabase } from './database';
 import { TOPICS } from '@export/contracts';
 import { freePort, startGroupAtEnd, TEST_KAFKA_BROKERS } from './kafka';
 import { startServiceProcess, WORKSPACE_ROOT, type ServiceProcess } from './service-process';
+import { TEST_SNAPSHOT_ROOT } from './snapshots';
 
 export interface StackOptions {
   /** Requests per second the simulator allows per key (0 = unlimited). */
@@ -21,12 +22,16 @@ export interface StackOptions {
   /** Database to use instead of a fresh one (the demo keeps its own). */
   databaseUrl?: string;
   logLevel?: string;
+  /** SNAPSHOT_ROOT of the control plane and extraction (default TEST_SNAPSHOT_ROOT, `<workspace>/tmp/snapshots`). */
+  snapshotRoot?: string;
   /** Extra environment per app (e.g. `{ 'autopilot-delivery': { AUTOPILOT_PACING_MARGIN_MS: '4' } }`). */
   env?: Partial<Record<string, Record<string, string>>>;
 }
 
 export interface Stack {
   apiUrl: string;
+  /** Where a tenant's snapshots must be written: `<snapshotRoot>/<tenantId>/` (see tenantSnapshotDir). */
+  snapshotRoot: string;
   simulatorUrl: string;
   database?: TestDatabase;
   databaseUrl: string;
@@ -68,6 +73,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const deliveryRps = options.deliveryRps ?? simulatorRps;
   const simulatorUrl = `http://127.0.0.1:${ports.simulator}`;
   const apiUrl = `http://127.0.0.1:${ports.api}`;
+  const snapshotRoot = options.snapshotRoot ?? TEST_SNAPSHOT_ROOT;
   const common = {
     KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
     LOG_LEVEL: options.logLevel ?? 'info',
@@ -128,9 +134,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await start('connection-management', 'connection-management', ports.api, {
       DATABASE_URL: databaseUrl,
       AUTOPILOT_BASE_URL: `${simulatorUrl}/v1`,
+      SNAPSHOT_ROOT: snapshotRoot,
     });
     await Promise.all([
-      start('segment-extraction', 'segment-extraction', ports.extraction, {}),
+      start('segment-extraction', 'segment-extraction', ports.extraction, { SNAPSHOT_ROOT: snapshotRoot }),
       start('field-mapping', 'field-mapping', ports.mapping, {}),
     ]);
     for (let i = 0; i < (options.deliveryInstances ?? 1); i++) await startDelivery(i);
@@ -142,6 +149,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   return {
     apiUrl,
+    snapshotRoot,
     simulatorUrl,
     database,
     databaseUrl,

@@ -1,12 +1,14 @@
 import { AppError } from '@export/errors';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { TenantId as TenantIdSchema } from '@export/contracts';
 import { z } from 'zod';
 import { asTenantId, type TenantId } from '../database/tenant';
 
 export const UserRole = z.enum(['admin', 'contributor', 'operator']);
 export type UserRole = z.infer<typeof UserRole>;
 
-export const UserClaims = z.object({ sub: z.string().min(1), tid: z.string().min(1), role: UserRole });
+// tid names the tenant's rows and its snapshot folder: a plain name, or the token is refused (401).
+export const UserClaims = z.object({ sub: z.string().min(1), tid: TenantIdSchema, role: UserRole });
 export const ServiceClaims = z.object({
   sub: z.string().min(1),
   tid: z.literal('*'),

@@ -1,12 +1,11 @@
-import { Id } from '@export/contracts';
 import { AppError } from '@export/errors';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { APP_LOGGER } from '../app-tokens';
 import { requireRole, type Principal } from '../auth/principal';
-import { asTenantId, type TenantId } from '../database/tenant';
-import { hasNoNul, parseInput } from '../http/parse-input';
+import { asTenantId, isTenantId, type TenantId } from '../database/tenant';
+import { parseInput } from '../http/parse-input';
 import { QuotasRepository } from './quotas.repository';
 
 export interface QuotaView {
@@ -42,8 +41,7 @@ export class QuotasService {
 
   /** Operators may address any tenant; everyone else only their own (another tenant answers 404). */
   private scope(principal: Principal, tenantId: string): TenantId {
-    if (!Id.safeParse(tenantId).success || !hasNoNul(tenantId))
-      throw new AppError('not-found', 'Tenant not found');
+    if (!isTenantId(tenantId)) throw new AppError('not-found', 'Tenant not found');
     if (principal.role !== 'operator' && tenantId !== principal.tenantId)
       throw new AppError('not-found', `Tenant ${tenantId} not found`);
     return asTenantId(tenantId);

@@ -18,6 +18,8 @@ import { ControlPlaneConfig } from '../../src/config';
 import { migrateDatabase } from '../../src/database/migrate';
 
 export const MIGRATIONS_DIR = join(__dirname, '../../src/migrations');
+/** SNAPSHOT_ROOT of the control plane under test: it checks locations lexically, so nothing need exist there. */
+export const TEST_SNAPSHOT_ROOT = '/data/snapshots';
 
 export interface RunningControlPlane {
   app: INestApplication;
@@ -52,6 +54,7 @@ export async function startControlPlane(env: Record<string, string>): Promise<Ru
     LOG_LEVEL: 'warn',
     AUTOPILOT_TIMEOUT_MS: '3000',
     OUTBOX_POLL_MS: '200',
+    SNAPSHOT_ROOT: TEST_SNAPSHOT_ROOT,
     ...env,
   });
   // The broker is shared with other suites: fresh groups start at the topics' ends, so this app sees only
@@ -112,6 +115,6 @@ export function segmentRefreshed(tenantId: string, segmentId: string, name = `Se
     occurredAt: new Date().toISOString(),
     tenantId,
     segment: { id: segmentId, name, memberCount: 3 },
-    snapshot: { format: 'csv', location: `file:///data/${tenantId}/${segmentId}.csv` },
+    snapshot: { format: 'csv', location: `file://${TEST_SNAPSHOT_ROOT}/${tenantId}/${segmentId}.csv` },
   };
 }

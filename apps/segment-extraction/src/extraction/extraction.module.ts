@@ -10,6 +10,13 @@ import { RunRequestedConsumer } from './run-requested.consumer';
 export class ExtractionModule {
   static register(config: SegmentExtractionConfig, logger: Logger): DynamicModule {
     const settings: ExtractionSettings = {
+      snapshotRoot: config.SNAPSHOT_ROOT,
+      snapshotLimits: {
+        maxFileBytes: config.SNAPSHOT_MAX_FILE_BYTES,
+        maxModelBytes: config.SNAPSHOT_MAX_MODEL_BYTES,
+        maxRecordBytes: config.SNAPSHOT_MAX_RECORD_BYTES,
+        maxColumns: config.SNAPSHOT_MAX_COLUMNS,
+      },
       groupId: config.KAFKA_GROUP_ID,
       partitionsConcurrency: config.KAFKA_PARTITIONS_CONCURRENCY,
       batchRows: config.EXTRACTION_BATCH_ROWS,

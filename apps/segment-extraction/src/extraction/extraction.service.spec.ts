@@ -1,6 +1,8 @@
 import { ProfilesExtractedV1, RunEventV1, TOPICS, type RunSpec } from '@export/contracts';
 import type { EventPublisher } from '@export/kafka';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { DEFAULT_SNAPSHOT_LIMITS } from '@export/snapshot-reader';
+import { execFileSync } from 'node:child_process';
+import { cp, mkdir, mkdtemp, open, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -8,7 +10,17 @@ import { ExtractionMetrics } from './extraction.metrics';
 import { ExtractionService } from './extraction.service';
 import type { ExtractionSettings } from './extraction.tokens';
 
-const SAMPLE = join(__dirname, '../../../../libs/snapshot-reader/fixtures/cdm-sample/model.json');
+const FIXTURE = join(__dirname, '../../../../libs/snapshot-reader/fixtures/cdm-sample');
+// SNAPSHOT_ROOT of these tests: the sample is copied into the folder of tenant contoso (beforeAll).
+const ROOT = join(tmpdir(), `extraction-root-${process.pid}-${Date.now()}`);
+const TENANT_DIR = join(ROOT, 'contoso');
+const SAMPLE = join(TENANT_DIR, 'cdm-sample/model.json');
+
+beforeAll(async () => {
+  await mkdir(join(ROOT, 'other'), { recursive: true });
+  await cp(FIXTURE, join(TENANT_DIR, 'cdm-sample'), { recursive: true });
+});
+afterAll(() => rm(ROOT, { recursive: true, force: true }));
 
 interface Sent {
   topic: string;
@@ -57,6 +69,8 @@ const sampleSegment = (segmentId: string, location = SAMPLE): RunSpec['segments'
 });
 
 const settings = (overrides: Partial<ExtractionSettings> = {}): ExtractionSettings => ({
+  snapshotRoot: ROOT,
+  snapshotLimits: DEFAULT_SNAPSHOT_LIMITS,
   groupId: 'g',
   partitionsConcurrency: 1,
   batchRows: 500,
@@ -85,9 +99,8 @@ const events = (sent: Sent[]) =>
 describe('ExtractionService', () => {
   let dir: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'extraction-'));
+    dir = await mkdtemp(join(TENANT_DIR, 'extraction-'));
   });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it('streams every segment in order with a global seq, numbered batches and an end with totals', async () => {
     const run = runSpec([sampleSegment('seg-a'), sampleSegment('seg-b')]);
@@ -200,5 +213,94 @@ describe('ExtractionService', () => {
         signal: new AbortController().signal,
       }),
     ).rejects.toThrow('broker down');
+  });
+});
+
+describe('ExtractionService: snapshots stay inside the tenant folder (issue 10)', () => {
+  const SECRET = 'victim@other-tenant.example';
+  const segment = (snapshot: RunSpec['segments'][number]['snapshot']): RunSpec['segments'][number] => ({
+    segmentId: 's',
+    segmentName: 's',
+    listName: 's',
+    snapshot,
+  });
+
+  beforeAll(async () => {
+    await writeFile(join(ROOT, 'other', 'seg.csv'), `Id,EMail\n1,${SECRET}\n`);
+    await symlink(join(ROOT, 'other', 'seg.csv'), join(TENANT_DIR, 'stolen-link.csv'));
+    await symlink('/dev/zero', join(TENANT_DIR, 'zero.jsonl'));
+    execFileSync('mkfifo', [join(TENANT_DIR, 'fifo.csv')]);
+    const sparse = await open(join(TENANT_DIR, 'sparse.csv'), 'w');
+    await sparse.truncate(2 * 1024 ** 3);
+    await sparse.close();
+    await mkdir(join(TENANT_DIR, 'steal'));
+    await writeFile(join(TENANT_DIR, 'steal', 'own.csv'), '1,own@contoso.example\n');
+    await writeFile(
+      join(TENANT_DIR, 'steal', 'model.json'),
+      JSON.stringify({
+        entities: [
+          {
+            name: 'E',
+            attributes: [{ name: 'Id' }, { name: 'EMail' }],
+            partitions: [
+              { name: 'own', location: 'own.csv' },
+              { name: 'stolen', location: '../../other/seg.csv' },
+            ],
+          },
+        ],
+      }),
+    );
+  });
+
+  it.each([
+    ["another tenant's file by absolute path", { format: 'csv', location: join(ROOT, 'other', 'seg.csv') }, 'SNAPSHOT_OUTSIDE_TENANT_ROOT'],
+    ["another tenant's file by ../", { format: 'csv', location: `${TENANT_DIR}/../other/seg.csv` }, 'SNAPSHOT_OUTSIDE_TENANT_ROOT'],
+    ["another tenant's file by a symbolic link", { format: 'csv', location: join(TENANT_DIR, 'stolen-link.csv') }, 'SNAPSHOT_OUTSIDE_TENANT_ROOT'],
+    ["another tenant's file as a partition of model.json", { format: 'cdm-folder', location: join(TENANT_DIR, 'steal', 'model.json'), entity: 'E' }, 'SNAPSHOT_OUTSIDE_TENANT_ROOT'],
+    ['file:///etc/passwd', { format: 'jsonl', location: 'file:///etc/passwd' }, 'SNAPSHOT_OUTSIDE_TENANT_ROOT'],
+    ['/dev/zero linked into the tenant folder', { format: 'jsonl', location: join(TENANT_DIR, 'zero.jsonl') }, 'SNAPSHOT_OUTSIDE_TENANT_ROOT'],
+    ['a FIFO in the tenant folder', { format: 'csv', location: join(TENANT_DIR, 'fifo.csv') }, 'SNAPSHOT_NOT_REGULAR_FILE'],
+    ['a 2 GiB sparse file over the file cap', { format: 'csv', location: join(TENANT_DIR, 'sparse.csv') }, 'SNAPSHOT_TOO_LARGE'],
+  ] as const)('fails the run on %s within seconds, delivering nothing of it', async (_name, snapshot, code) => {
+    const started = Date.now();
+    const sent = await extract(
+      runSpec([segment(snapshot)]),
+      settings({ snapshotLimits: { ...DEFAULT_SNAPSHOT_LIMITS, maxFileBytes: 1024 ** 3 } }),
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(events(sent).find((e) => e.type === 'run-failed')).toMatchObject({ stage: 'extraction', code });
+    expect(batches(sent).some((b) => b.kind === 'end')).toBe(false);
+    expect(JSON.stringify(sent)).not.toContain(SECRET);
+    expect(JSON.stringify(sent)).not.toContain('root:x:');
+  });
+
+  it('fails every location when the tenant id is not a plain name (.. in the run spec)', async () => {
+    // The contract refuses such a run spec at the Kafka edge; the reader refuses it again on its own.
+    const run = { ...runSpec([segment({ format: 'csv', location: join(ROOT, 'other', 'seg.csv') })]), tenantId: '..' };
+    const sent: Sent[] = [];
+    const publisher = {
+      publish: async (topic: string, messages: { key: string; value: unknown }[]) => {
+        for (const m of messages) sent.push({ topic, key: m.key, value: m.value });
+      },
+    } as unknown as EventPublisher;
+    const service = new ExtractionService(publisher, new ExtractionMetrics(), settings(), pino({ level: 'silent' }));
+    await service.extractRun(run, { correlationId: 'c', signal: new AbortController().signal });
+    expect(sent.find((s) => (s.value as RunEventV1).type === 'run-failed')?.value).toMatchObject({
+      code: 'SNAPSHOT_OUTSIDE_TENANT_ROOT',
+    });
+    expect(JSON.stringify(sent)).not.toContain(SECRET);
+  });
+
+  it('rejects a 5 MiB JSONL line as one row and extracts the rest', async () => {
+    const file = join(TENANT_DIR, 'long.jsonl');
+    await writeFile(
+      file,
+      `{"EMail":"a@b.io"}\n{"EMail":"x@y.io","Pad":"${'p'.repeat(5 * 1024 ** 2)}"}\n{"EMail":"c@d.io"}\n`,
+    );
+    const sent = await extract(runSpec([segment({ format: 'jsonl', location: file })]), settings());
+    const rejected = events(sent).flatMap((e) => (e.type === 'rows-rejected' ? e.rejections : []));
+    expect(rejected).toEqual([{ segmentId: 's', partition: 'long.jsonl', line: 2, reason: 'line over 1048576 bytes' }]);
+    expect(batches(sent).at(-1)).toMatchObject({ kind: 'end', extracted: 2, rejected: 1 });
+    expect(JSON.stringify(sent)).not.toContain('pppp');
   });
 });

@@ -33,8 +33,9 @@ export class ExtractionService {
   /**
    * Streams every segment of the run, in order, as numbered profiles-extracted batches, then `end`.
    * Deterministic: the same run re-read gives identical batches, so a redelivered request is harmless.
-   * A snapshot that cannot be read fails the run (run-failed, no `end`); anything else is thrown and the
-   * request is retried.
+   * A snapshot that cannot be read or is refused (outside `<SNAPSHOT_ROOT>/<tenantId>/`, not a regular file,
+   * over a cap) fails the run (run-failed with the code, no `end`); anything else is thrown and the request
+   * is retried. Batches already sent for an earlier segment stay, but without `end` nothing is delivered.
    */
   async extractRun(run: RunSpec, context: ExtractionContext): Promise<void> {
     const log = this.logger.child({
@@ -101,7 +102,9 @@ export class ExtractionService {
         maxRows: this.settings.batchRows,
         maxBytes: this.settings.batchBytes,
       });
-      for await (const record of readSnapshot(segment.snapshot, { signal: context.signal })) {
+      const scope = { root: this.settings.snapshotRoot, tenantId: run.tenantId };
+      const options = { signal: context.signal, limits: this.settings.snapshotLimits };
+      for await (const record of readSnapshot(segment.snapshot, scope, options)) {
         if (record.kind === 'rejected') {
           rejected++;
           rejections.push({

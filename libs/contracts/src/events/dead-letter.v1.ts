@@ -10,7 +10,10 @@ export const DeadLetterV1 = z.object({
   /** The original value as text (cut at 64 KiB). */
   value: z.string().nullable(),
   reason: z.string(),
-  /** Machine-readable class of the failure, e.g. INVALID_JSON, SCHEMA_MISMATCH, NON_RETRYABLE. */
+  /**
+   * Machine-readable class of the failure, e.g. INVALID_JSON, SCHEMA_MISMATCH, NON_RETRYABLE, or the code of a
+   * refusal (SNAPSHOT_OUTSIDE_TENANT_ROOT, EVENT_FROM_THE_FUTURE).
+   */
   code: z.string(),
   consumerGroup: z.string(),
   failedAt: IsoDateTime,

@@ -10,6 +10,14 @@ export const RunFailureCode = z.enum([
   'SNAPSHOT_UNREADABLE',
   'ENTITY_NOT_FOUND',
   'INVALID_SNAPSHOT',
+  /** A location (or a partition of model.json) that does not resolve to a file inside <SNAPSHOT_ROOT>/<tenantId>/. */
+  'SNAPSHOT_OUTSIDE_TENANT_ROOT',
+  /** Inside the tenant folder, but no regular file (a FIFO, a device, a directory). */
+  'SNAPSHOT_NOT_REGULAR_FILE',
+  /** A file (or model.json) over its size cap. */
+  'SNAPSHOT_TOO_LARGE',
+  /** More columns (CSV header or model attributes) than the cap. */
+  'SNAPSHOT_TOO_MANY_COLUMNS',
   'CONNECTION_MISSING',
   'API_KEY_REJECTED',
   'DESTINATION_UNAVAILABLE',
