@@ -17,6 +17,8 @@ module.exports = {
       },
     ],
   },
+  // jose (JWT verification) ships only as ES modules: let SWC turn it into CommonJS like our own code.
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper: pathsToModuleNameMapper(),
   reporters: ['default', require.resolve('./tools/jest/summary-reporter.js')],
