@@ -2,10 +2,25 @@ import { commonEnv, databaseEnv, secretEnv } from '@export/config';
 import { z } from 'zod';
 import { isValidEncryptionKey } from './credentials/credentials-cipher';
 
-export const ControlPlaneConfig = z.object({
+const flag = z
+  .enum(['true', 'false', '1', '0'])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1');
+
+const ControlPlaneEnv = z.object({
   ...commonEnv,
   ...databaseEnv,
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  /** Second listener, for service-to-service calls (/internal/*) and, when so configured, /metrics and /docs. */
+  INTERNAL_PORT: z.coerce.number().int().min(1).max(65535).default(3100),
+  /** Loopback by default: exposing the internal listener is a deliberate act (compose and Kubernetes set 0.0.0.0). */
+  INTERNAL_HOST: z.string().min(1).default('127.0.0.1'),
+  /** HS256 secret of service tokens (aud `internal`); must differ from AUTH_JWT_SECRET. */
+  INTERNAL_AUTH_SECRET: secretEnv('internal-auth-secret-for-local-development'),
+  /** Serve /metrics only on the internal listener (the public port answers 404). */
+  METRICS_ON_INTERNAL: flag,
+  /** Serve /docs and /docs-json only on the internal listener (the public port answers 404). */
+  DOCS_ON_INTERNAL: flag,
   /** Group of the segment-refreshed consumer; the run-events consumer uses `<group>.run-events`. */
   KAFKA_GROUP_ID: z.string().min(1).default('connection-management'),
   AUTOPILOT_BASE_URL: z.url().default('https://api2.autopilothq.com/v1'),
@@ -20,6 +35,17 @@ export const ControlPlaneConfig = z.object({
   /** How often the outbox is drained when no commit kicked it (crash recovery, broker outages). */
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(60000).default(1000),
 });
+export const ControlPlaneConfig = ControlPlaneEnv.refine(
+  (c) => c.INTERNAL_AUTH_SECRET !== c.AUTH_JWT_SECRET,
+  {
+    path: ['INTERNAL_AUTH_SECRET'],
+    message: 'must differ from AUTH_JWT_SECRET (service and user tokens never share a key)',
+  },
+).refine((c) => c.INTERNAL_PORT !== c.PORT, { path: ['INTERNAL_PORT'], message: 'must differ from PORT' });
 export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfig>;
 
-export const CONTROL_PLANE_SECRETS = ['CREDENTIALS_ENCRYPTION_KEY', 'AUTH_JWT_SECRET'];
+export const CONTROL_PLANE_SECRETS = [
+  'CREDENTIALS_ENCRYPTION_KEY',
+  'AUTH_JWT_SECRET',
+  'INTERNAL_AUTH_SECRET',
+];
