@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { HEADERS, topicByName, type TopicName, type TopicValue } from '@export/contracts';
-import { errorMessage, isRetryable } from '@export/errors';
+import { AppError, errorMessage, isRetryable } from '@export/errors';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { EventPublisher } from './event-publisher';
@@ -241,7 +241,7 @@ export class TopicConsumer<N extends TopicName> {
       } catch (error) {
         if (controller.signal.aborted || this.stopController.signal.aborted) throw new StoppedError();
         if (!isRetryable(error)) {
-          await this.deadLetter(topic, partition, message.offset, key, raw, 'NON_RETRYABLE', errorMessage(error), correlationId);
+          await this.deadLetter(topic, partition, message.offset, key, raw, deadLetterCodeOf(error), errorMessage(error), correlationId);
           return;
         }
         if (attempt >= maxAttempts) {
@@ -313,6 +313,12 @@ export class TopicConsumer<N extends TopicName> {
       await heartbeat().catch(() => undefined);
     }
   }
+}
+
+/** The dead-letter code of a failure that can never succeed: the AppError's own code (e.g. RUN_NOT_CONFIRMED), else NON_RETRYABLE. */
+export function deadLetterCodeOf(error: unknown): string {
+  const code = error instanceof AppError ? error.details.code : undefined;
+  return typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? code : 'NON_RETRYABLE';
 }
 
 /** Exponential backoff with full jitter. */
