@@ -118,7 +118,7 @@ describe.each(NAMES)('apps/%s/Dockerfile', (name) => {
     const { port, health } = SERVICES[name];
     expect(runtime).toContain('USER 1000:1000');
     expect(runtime.some((line) => /^ENV .*NODE_ENV=production/.test(line) && line.includes(`PORT=${port}`))).toBe(true);
-    expect(runtime).toContain(`EXPOSE ${port}`);
+    expect(runtime.some((line) => line === `EXPOSE ${port}` || line.startsWith(`EXPOSE ${port} `))).toBe(true);
     expect(runtime.find((line) => line.startsWith('HEALTHCHECK'))).toContain(health);
     expect(runtime).toContain('STOPSIGNAL SIGTERM');
     expect(runtime[runtime.length - 1]).toBe('CMD ["node", "--enable-source-maps", "main.js"]');
