@@ -6,7 +6,7 @@ import { APP_CONFIG } from './app-tokens';
 import type { ControlPlaneConfig } from './config';
 import { AppErrorFilter } from './http/app-error.filter';
 import { correlationIdMiddleware } from './http/correlation-id.middleware';
-import { InternalListener, listenerRoutingMiddleware } from './http/internal-listener';
+import { classifyPath, InternalListener, listenerRoutingMiddleware } from './http/internal-listener';
 
 /** What main.ts and the API tests both apply to the Nest app, so tests exercise the served configuration. */
 export function configureApp(app: INestApplication): void {
@@ -31,6 +31,10 @@ export function configureApp(app: INestApplication): void {
       .addBearerAuth()
       .build(),
   );
+  // Served on the public port, the document does not describe routes that port never serves.
+  if (!config.DOCS_ON_INTERNAL)
+    for (const path of Object.keys(document.paths))
+      if (classifyPath(path) === 'internal') delete document.paths[path];
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }
 

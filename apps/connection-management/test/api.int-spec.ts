@@ -107,6 +107,8 @@ describe('connection-management REST API (real PostgreSQL and Kafka)', () => {
       expect(Object.keys(docs.body.paths)).toEqual(
         expect.arrayContaining(['/v1/connections', '/v1/exports/{id}/runs', '/v1/runs/{runId}']),
       );
+      // The public port's document leaves out the internal listener's routes.
+      expect(Object.keys(docs.body.paths).filter((path) => path.startsWith('/internal'))).toEqual([]);
     });
   });
 

@@ -105,7 +105,9 @@ describe('internal listener and service credential (real PostgreSQL and Kafka)',
     // METRICS_ON_INTERNAL and DOCS_ON_INTERNAL: moved, so the public port no longer serves them.
     expect((await cp.callInternal('GET', '/metrics')).text).toContain('process_cpu_user_seconds_total');
     expect((await cp.call('GET', '/metrics')).status).toBe(404);
-    expect((await cp.callInternal('GET', '/docs-json')).body.paths).toHaveProperty(['/v1/connections']);
+    const docs = (await cp.callInternal('GET', '/docs-json')).body;
+    expect(docs.paths).toHaveProperty(['/v1/connections']);
+    expect(docs.paths).toHaveProperty(['/internal/v1/runs/{runId}']);
     expect((await cp.call('GET', '/docs-json')).status).toBe(404);
     expect((await cp.call('GET', '/docs')).status).toBe(404);
     // The public API is still there.
