@@ -16,7 +16,7 @@ import { TOPICS } from '@export/contracts';
 import {
   collectMessages,
   createTestDatabase,
-  DEV_JWT_SECRET,
+  DEV_INTERNAL_AUTH_SECRET,
   expectEventually,
   freePort,
   startGroupAtEnd,
@@ -24,7 +24,7 @@ import {
   testKafka,
   WORKSPACE_ROOT,
 } from '@export/testing';
-import { JwtService } from '@nestjs/jwt';
+import { verifyServiceToken } from '@export/service-auth';
 import axios from 'axios';
 import { Command } from 'commander';
 import express from 'express';
@@ -55,10 +55,22 @@ async function bench(mode: 'unthrottled' | '5rps', total: number) {
 
   const tenantId = `bench-${randomUUID().slice(0, 8)}`;
   const connectionId = `conn-${randomUUID().slice(0, 8)}`;
-  const jwt = new JwtService({ secret: DEV_JWT_SECRET });
+  // Stub of the control plane's internal listener: service token checked, the run confirmed, the key handed out.
   const app = express();
-  app.get('/internal/v1/connections/:id/credentials', async (req, res) => {
-    await jwt.verifyAsync((req.headers.authorization ?? '').replace(/^Bearer /, ''));
+  app.use(async (req, res, next) => {
+    try {
+      await verifyServiceToken(DEV_INTERNAL_AUTH_SECRET, (req.headers.authorization ?? '').replace(/^Bearer /, ''));
+      next();
+    } catch {
+      res.status(401).end();
+    }
+  });
+  app.get('/internal/v1/runs/:runId', (req, res) => {
+    if (req.params.runId !== run.runId || req.query['tenantId'] !== tenantId) return void res.status(404).end();
+    res.json({ runId, tenantId, exportId: run.exportId, status: 'running', connectionId, spec: run });
+  });
+  app.get('/internal/v1/connections/:id/credentials', (req, res) => {
+    if (req.query['runId'] !== run.runId) return void res.status(404).end();
     res.json({ connectionId, tenantId, apiKey, status: 'active' });
   });
   const controlPlane = await new Promise<ReturnType<typeof app.listen>>((resolve) => {
@@ -79,6 +91,7 @@ async function bench(mode: 'unthrottled' | '5rps', total: number) {
       DATABASE_URL: database.url,
       AUTOPILOT_BASE_URL: `${simUrl}/v1`,
       CONTROL_PLANE_URL: `http://127.0.0.1:${(controlPlane.address() as AddressInfo).port}`,
+      INTERNAL_AUTH_SECRET: DEV_INTERNAL_AUTH_SECRET,
       AUTOPILOT_RATE_LIMIT_RPS: String(rps),
     },
   });

@@ -52,10 +52,16 @@ describe('docker-compose.yml', () => {
       DATABASE_URL: expect.stringContaining('@postgres:5432/'),
       REDIS_URL: 'redis://redis:6379',
       AUTOPILOT_BASE_URL: 'http://autopilot-simulator:8089/v1',
-      CONTROL_PLANE_URL: 'http://connection-management:3000',
+      CONTROL_PLANE_URL: 'http://connection-management:3100',
       NODE_ENV: 'development',
     });
     expect(service.depends_on?.['kafka-topics']).toEqual({ condition: 'service_completed_successfully' });
+  });
+
+  it("serves the control plane's internal listener on the compose network only, never on the host", () => {
+    const cp = services['connection-management'] as ComposeService & { ports?: string[] };
+    expect(cp.environment).toMatchObject({ INTERNAL_PORT: '3100', INTERNAL_HOST: '0.0.0.0' });
+    expect(cp.ports ?? []).toEqual(['3000:3000']);
   });
 
   it('starts each service after what it needs', () => {
@@ -112,7 +118,7 @@ describe.each(NAMES)('apps/%s/Dockerfile', (name) => {
     const { port, health } = SERVICES[name];
     expect(runtime).toContain('USER 1000:1000');
     expect(runtime.some((line) => /^ENV .*NODE_ENV=production/.test(line) && line.includes(`PORT=${port}`))).toBe(true);
-    expect(runtime).toContain(`EXPOSE ${port}`);
+    expect(runtime.some((line) => line === `EXPOSE ${port}` || line.startsWith(`EXPOSE ${port} `))).toBe(true);
     expect(runtime.find((line) => line.startsWith('HEALTHCHECK'))).toContain(health);
     expect(runtime).toContain('STOPSIGNAL SIGTERM');
     expect(runtime[runtime.length - 1]).toBe('CMD ["node", "--enable-source-maps", "main.js"]');

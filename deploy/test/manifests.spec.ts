@@ -8,10 +8,13 @@ const ROOT = resolve(__dirname, '../..');
 const K8S = join(ROOT, 'deploy', 'k8s');
 const KUSTOMIZATIONS = ['base', 'overlays/local'];
 const SERVICES = {
-  'connection-management': { port: 3000, secrets: ['AUTH_JWT_SECRET', 'CREDENTIALS_ENCRYPTION_KEY', 'DATABASE_URL'] },
+  'connection-management': {
+    port: 3000,
+    secrets: ['AUTH_JWT_SECRET', 'CREDENTIALS_ENCRYPTION_KEY', 'DATABASE_URL', 'INTERNAL_AUTH_SECRET'],
+  },
   'segment-extraction': { port: 3001, secrets: [] },
   'field-mapping': { port: 3002, secrets: [] },
-  'autopilot-delivery': { port: 3003, secrets: ['AUTH_JWT_SECRET', 'DATABASE_URL'] },
+  'autopilot-delivery': { port: 3003, secrets: ['DATABASE_URL', 'INTERNAL_AUTH_SECRET'] },
 } as const;
 type ServiceName = keyof typeof SERVICES;
 const NAMES = Object.keys(SERVICES) as ServiceName[];
@@ -82,7 +85,8 @@ describe.each(KUSTOMIZATIONS)('kustomize build %s', (kustomization) => {
     const { port } = SERVICES[name];
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
     expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true });
-    expect(container.ports).toEqual([{ name: 'http', containerPort: port }]);
+    const internal = name === 'connection-management' ? [{ name: 'internal', containerPort: 3100 }] : [];
+    expect(container.ports).toEqual([{ name: 'http', containerPort: port }, ...internal]);
     expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(container.resources.requests).toEqual({ cpu: expect.any(String), memory: expect.any(String) });
@@ -90,7 +94,7 @@ describe.each(KUSTOMIZATIONS)('kustomize build %s', (kustomization) => {
     // Delivery lets its calls in hand finish (AUTOPILOT_TIMEOUT_MS 10 s) and releases its leases; the other
     // stages finish their batch in hand and leave their groups; plus the 5 s preStop pause.
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(name === 'autopilot-delivery' ? 60 : 30);
-    const service = find(objects, 'Service', name);
+    const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === name);
     expect(service?.spec.selector).toEqual(deployment?.spec.selector.matchLabels);
     expect(service?.spec.ports).toEqual([{ name: 'http', port, targetPort: 'http' }]);
   });
@@ -106,6 +110,25 @@ describe.each(KUSTOMIZATIONS)('kustomize build %s', (kustomization) => {
     for (const e of env.filter((e) => e.valueFrom?.secretKeyRef))
       expect(e.valueFrom.secretKeyRef.name).toMatch(/^segment-export-secrets/);
     for (const e of env) expect(/SECRET|KEY$|DATABASE_URL/.test(e.name) && 'value' in e).toBe(false);
+  });
+
+  it("serves the control plane's internal listener in its own Service, reachable by delivery only", () => {
+    const configMap = find(objects, 'ConfigMap', 'segment-export-config');
+    const internal = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'connection-management-internal');
+    const deployment = find(objects, 'Deployment', 'connection-management');
+    expect(internal?.spec.selector).toEqual(deployment?.spec.selector.matchLabels);
+    expect(internal?.spec.ports).toEqual([{ name: 'internal', port: 3100, targetPort: 'internal' }]);
+    expect(configMap?.data.CONTROL_PLANE_URL).toBe('http://connection-management-internal:3100');
+    const env = Object.fromEntries(
+      (deployment?.spec.template.spec.containers[0].env as { name: string; value?: string }[]).map((e) => [e.name, e.value]),
+    );
+    expect(env).toMatchObject({ INTERNAL_PORT: '3100', INTERNAL_HOST: '0.0.0.0', METRICS_ON_INTERNAL: 'true' });
+    expect(deployment?.spec.template.metadata.annotations['prometheus.io/port']).toBe('3100');
+    const policy = find(objects, 'NetworkPolicy', 'connection-management-internal');
+    expect(policy?.spec.podSelector.matchLabels).toEqual(deployment?.spec.selector.matchLabels);
+    const toInternal = policy?.spec.ingress.find((r: any) => r.ports?.some((p: any) => p.port === 'internal'));
+    expect(toInternal.from).toContainEqual({ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'autopilot-delivery' } } });
+    expect(toInternal.from.every((f: any) => f.podSelector || f.namespaceSelector)).toBe(true);
   });
 
   it('scales autopilot-delivery on the lag of its group, at most one replica per partition', () => {
@@ -137,6 +160,7 @@ describe.each(KUSTOMIZATIONS)('kustomize build %s', (kustomization) => {
         Object.entries(secret?.data ?? {}).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString('utf8')]),
       );
       expect(decoded['AUTH_JWT_SECRET']).toMatch(/^dev-only-/);
+      expect(decoded['INTERNAL_AUTH_SECRET']).toMatch(/^dev-only-/);
       expect(decoded['CREDENTIALS_ENCRYPTION_KEY']).toMatch(/^dev-only-/);
       expect(find(objects, 'ConfigMap', 'segment-export-config')?.data).toMatchObject({
         NODE_ENV: 'development',

@@ -88,6 +88,7 @@ async function main(): Promise<void> {
 
   try {
     say(`Control plane: ${stack.apiUrl}/docs   Simulator: ${stack.simulatorUrl}/__sim/stats`);
+    say(`Internal listener (service tokens only): ${stack.internalUrl}`);
     await publish(event());
     await expectEventually(async () => {
       const segments = await api<{ id: string }[] | { items: { id: string }[] }>('GET', '/v1/segments');

@@ -6,9 +6,11 @@ import type { Logger } from 'pino';
 import { DELIVERY_CONFIG, DELIVERY_LOGGER } from './app.tokens';
 import { DeliveryConfig } from './config';
 import { RunControlConsumer } from './control/run-control.consumer';
+import { ControlPlaneClient } from './control-plane/control-plane.client';
 import { DatabaseModule } from './database/database.module';
 import { DeliveryMetrics } from './metrics/delivery.metrics';
 import { PacingModule } from './pacing/pacing.module';
+import { RunConfirmationService } from './runs/run-confirmation.service';
 import { RunEventsPublisher } from './runs/run-events.publisher';
 import { RunsRepository } from './runs/runs.repository';
 import { SenderService } from './sender/sender.service';
@@ -35,6 +37,21 @@ export class AppModule {
         { provide: DELIVERY_CONFIG, useValue: config },
         { provide: DELIVERY_LOGGER, useValue: logger },
         DeliveryMetrics,
+        {
+          provide: ControlPlaneClient,
+          useValue: new ControlPlaneClient({
+            url: config.CONTROL_PLANE_URL,
+            secret: config.INTERNAL_AUTH_SECRET,
+            timeoutMs: config.CONTROL_PLANE_TIMEOUT_MS,
+            logger: logger.child({ component: 'control-plane-client' }),
+          }),
+        },
+        {
+          provide: RunConfirmationService,
+          useFactory: (controlPlane: ControlPlaneClient) =>
+            new RunConfirmationService(controlPlane, config.RUN_CONFIRMATION_CACHE_MS),
+          inject: [ControlPlaneClient],
+        },
         StagingRepository,
         RunsRepository,
         RunEventsPublisher,

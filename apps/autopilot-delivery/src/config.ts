@@ -11,8 +11,13 @@ export const DeliveryConfig = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(3003),
   KAFKA_GROUP_ID: z.string().min(1).default('autopilot-delivery'),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
-  CONTROL_PLANE_URL: z.url().default('http://127.0.0.1:3000'),
-  AUTH_JWT_SECRET: secretEnv('auth-jwt-secret-for-local-development'),
+  /** The control plane's internal listener (run confirmation, credentials). */
+  CONTROL_PLANE_URL: z.url().default('http://127.0.0.1:3100'),
+  /** Signs the service tokens of calls to the control plane (the control plane's INTERNAL_AUTH_SECRET). */
+  INTERNAL_AUTH_SECRET: secretEnv('internal-auth-secret-for-local-development'),
+  CONTROL_PLANE_TIMEOUT_MS: ms(5_000),
+  /** How long a run the control plane confirmed active is trusted without asking again. */
+  RUN_CONFIRMATION_CACHE_MS: ms(60_000),
   AUTOPILOT_BASE_URL: z.url().default('https://api2.autopilothq.com/v1'),
   /** Requests per second per API key, shared by all instances; 0 = no pacing (simulator benchmarks only). */
   AUTOPILOT_RATE_LIMIT_RPS: z.coerce.number().min(0).default(5),
@@ -39,4 +44,4 @@ export const DeliveryConfig = z.object({
 });
 export type DeliveryConfig = z.infer<typeof DeliveryConfig>;
 
-export const SECRET_NAMES = ['AUTH_JWT_SECRET'];
+export const SECRET_NAMES = ['INTERNAL_AUTH_SECRET'];

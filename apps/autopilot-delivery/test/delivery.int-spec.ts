@@ -244,6 +244,9 @@ describe('autopilot-delivery', () => {
     const run = runSpec({ tenantId: t.tenantId, connectionId: t.connectionId, quotaPerMonth: 10_000 });
     await publishRun(run, emails('x', 3000));
     await waitForEvent(events, run.runId, 'delivery-progress');
+    // The control plane ends the run, then orders the stages to stop (delivery checks the order with it).
+    const known = controlPlane.runs.get(run.runId);
+    if (known) known.status = 'canceled';
     await produceRaw(TOPICS.runControl.name, [
       {
         key: run.runId,

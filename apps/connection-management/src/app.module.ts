@@ -16,12 +16,15 @@ import { ConnectionsService } from './connections/connections.service';
 import { InternalCredentialsController } from './connections/internal-credentials.controller';
 import { CredentialsCipher } from './credentials/credentials-cipher';
 import { DatabaseModule } from './database/database.module';
+import { InternalListener } from './http/internal-listener';
 import { ExportsController } from './exports/exports.controller';
 import { ExportsRepository } from './exports/exports.repository';
 import { ExportsService } from './exports/exports.service';
 import { QuotasController } from './quotas/quotas.controller';
 import { QuotasRepository } from './quotas/quotas.repository';
 import { QuotasService } from './quotas/quotas.service';
+import { InternalRunsController } from './runs/internal-runs.controller';
+import { InternalRunsService } from './runs/internal-runs.service';
 import { OutboxDispatcher } from './runs/outbox.dispatcher';
 import { OutboxRepository } from './runs/outbox.repository';
 import { RunEventsConsumer } from './runs/run-events.consumer';
@@ -53,6 +56,7 @@ export class AppModule {
       controllers: [
         ConnectionsController,
         InternalCredentialsController,
+        InternalRunsController,
         ExportsController,
         RunsController,
         SegmentsController,
@@ -69,6 +73,8 @@ export class AppModule {
         UserTokenVerifier,
         UserAuthGuard,
         ServiceAuthGuard,
+        InternalListener,
+        InternalRunsService,
         ConnectionsRepository,
         ExportsRepository,
         SegmentsRepository,

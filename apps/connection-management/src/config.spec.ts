@@ -51,3 +51,41 @@ describe('ControlPlaneConfig: user token settings', () => {
     expect(problems({ AUTH_TENANT_CLAIM: 'tenant id' })).toContain('AUTH_TENANT_CLAIM');
   });
 });
+
+
+describe('control plane configuration', () => {
+  it('defaults the internal listener to 127.0.0.1:3100, with /metrics and /docs on the public port', () => {
+    const config = load({});
+    expect(config).toMatchObject({
+      INTERNAL_PORT: 3100,
+      INTERNAL_HOST: '127.0.0.1',
+      METRICS_ON_INTERNAL: false,
+      DOCS_ON_INTERNAL: false,
+    });
+    expect(config.INTERNAL_AUTH_SECRET).not.toBe(config.AUTH_JWT_SECRET);
+  });
+
+  it('refuses one secret for user and service tokens, and one port for both listeners', () => {
+    const same = 'x'.repeat(40);
+    expect(() =>
+      load({
+        AUTH_JWT_SECRET: same,
+        INTERNAL_AUTH_SECRET: same,
+      }),
+    ).toThrow(/INTERNAL_AUTH_SECRET: must differ from AUTH_JWT_SECRET/);
+    expect(() => load({ PORT: '3100' })).toThrow(
+      /INTERNAL_PORT: must differ from PORT/,
+    );
+  });
+
+  it('reads METRICS_ON_INTERNAL and DOCS_ON_INTERNAL as flags', () => {
+    const config = load({
+      METRICS_ON_INTERNAL: 'true',
+      DOCS_ON_INTERNAL: '1',
+    });
+    expect([config.METRICS_ON_INTERNAL, config.DOCS_ON_INTERNAL]).toEqual([true, true]);
+    expect(() =>
+      load({ METRICS_ON_INTERNAL: 'yes' }),
+    ).toThrow(/METRICS_ON_INTERNAL/);
+  });
+});

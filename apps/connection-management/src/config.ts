@@ -9,6 +9,11 @@ const claimName = z
   .max(200)
   .regex(/^[!-~]+$/, 'must be printable ASCII without spaces');
 
+const flag = z
+  .enum(['true', 'false', '1', '0'])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1');
+
 const ControlPlaneEnv = z.object({
   ...commonEnv,
   ...databaseEnv,
@@ -17,6 +22,16 @@ const ControlPlaneEnv = z.object({
   /** An event whose occurredAt is further in the future than this is dead-lettered (EVENT_FROM_THE_FUTURE). */
   EVENT_MAX_FUTURE_SKEW_MS: z.coerce.number().int().min(0).max(24 * 60 * 60 * 1000).default(5 * 60 * 1000),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  /** Second listener, for service-to-service calls (/internal/*) and, when so configured, /metrics and /docs. */
+  INTERNAL_PORT: z.coerce.number().int().min(1).max(65535).default(3100),
+  /** Loopback by default: exposing the internal listener is a deliberate act (compose and Kubernetes set 0.0.0.0). */
+  INTERNAL_HOST: z.string().min(1).default('127.0.0.1'),
+  /** HS256 secret of service tokens (aud `internal`); must differ from AUTH_JWT_SECRET. */
+  INTERNAL_AUTH_SECRET: secretEnv('internal-auth-secret-for-local-development'),
+  /** Serve /metrics only on the internal listener (the public port answers 404). */
+  METRICS_ON_INTERNAL: flag,
+  /** Serve /docs and /docs-json only on the internal listener (the public port answers 404). */
+  DOCS_ON_INTERNAL: flag,
   /** Group of the segment-refreshed consumer; the run-events consumer uses `<group>.run-events`. */
   KAFKA_GROUP_ID: z.string().min(1).default('connection-management'),
   AUTOPILOT_BASE_URL: z.url().default('https://api2.autopilothq.com/v1'),
@@ -54,6 +69,9 @@ export const ControlPlaneConfig = ControlPlaneEnv.superRefine((env, ctx) => {
   const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
   if (env.AUTH_JWKS_URL && !env.AUTH_ISSUER) problem('AUTH_ISSUER', 'is required when AUTH_JWKS_URL is set');
   if (env.AUTH_ISSUER && !env.AUTH_AUDIENCE) problem('AUTH_AUDIENCE', 'is required when AUTH_ISSUER is set');
+  if (env.INTERNAL_AUTH_SECRET === env.AUTH_JWT_SECRET)
+    problem('INTERNAL_AUTH_SECRET', 'must differ from AUTH_JWT_SECRET (service and user tokens never share a key)');
+  if (env.INTERNAL_PORT === env.PORT) problem('INTERNAL_PORT', 'must differ from PORT');
   if (env.NODE_ENV === 'production') {
     // Keys fetched over plain HTTP could be swapped on the way: every token would then be forgeable.
     for (const name of ['AUTH_ISSUER', 'AUTH_JWKS_URL'] as const) {
@@ -64,4 +82,8 @@ export const ControlPlaneConfig = ControlPlaneEnv.superRefine((env, ctx) => {
 }).transform(resolveSnapshotRoot);
 export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfig>;
 
-export const CONTROL_PLANE_SECRETS = ['CREDENTIALS_ENCRYPTION_KEY', 'AUTH_JWT_SECRET'];
+export const CONTROL_PLANE_SECRETS = [
+  'CREDENTIALS_ENCRYPTION_KEY',
+  'AUTH_JWT_SECRET',
+  'INTERNAL_AUTH_SECRET',
+];

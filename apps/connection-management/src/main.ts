@@ -4,7 +4,7 @@ import { assertProductionSecrets, loadConfig } from '@export/config';
 import { createLogger } from '@export/logging';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
-import { configureApp } from './app.setup';
+import { configureApp, listenBoth } from './app.setup';
 import { CONTROL_PLANE_SECRETS, ControlPlaneConfig } from './config';
 import { migrateDatabase } from './database/migrate';
 
@@ -16,8 +16,16 @@ async function bootstrap(): Promise<void> {
   await migrateDatabase(config.DATABASE_URL, join(__dirname, 'migrations'), logger);
   const app = await NestFactory.create(AppModule.register(config, logger), { bufferLogs: true });
   configureApp(app);
-  await app.listen(config.PORT, '0.0.0.0');
-  logger.info({ port: config.PORT }, 'connection-management started');
+  await listenBoth(app, {
+    port: config.PORT,
+    host: '0.0.0.0',
+    internalPort: config.INTERNAL_PORT,
+    internalHost: config.INTERNAL_HOST,
+  });
+  logger.info(
+    { port: config.PORT, internalPort: config.INTERNAL_PORT, internalHost: config.INTERNAL_HOST },
+    'connection-management started',
+  );
 }
 
 bootstrap().catch((error) => {

@@ -2,8 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { ADMIN_DATABASE_URL, expectEventually, signToken } from '@export/testing';
-import { JwtService } from '@nestjs/jwt';
+import { TOPICS } from '@export/contracts';
+import { signServiceToken } from '@export/service-auth';
+import { ADMIN_DATABASE_URL, expectEventually, produceRaw, signToken } from '@export/testing';
 import { Client } from 'pg';
 import { startAutopilotStub } from './support/autopilot-stub';
 
@@ -24,23 +25,29 @@ async function freePort(): Promise<number> {
 describe('connection-management artifact (dist/main.js)', () => {
   const database = `cp_main_${randomBytes(4).toString('hex')}`;
   const secret = `jwt-secret-${randomUUID()}`;
+  const internalSecret = `internal-secret-${randomUUID()}`;
   const apiKey = `valid-${randomUUID()}`;
   const rejectedKey = `revoked-${randomUUID()}`;
   let output = '';
   let child: ChildProcess;
   let stub: Awaited<ReturnType<typeof startAutopilotStub>>;
   let url: string;
+  let internalUrl: string;
 
   beforeAll(async () => {
     stub = await startAutopilotStub();
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
+    const internalPort = await freePort();
+    internalUrl = `http://127.0.0.1:${internalPort}`;
     const dbUrl = new URL(ADMIN_DATABASE_URL);
     dbUrl.pathname = `/${database}`;
     child = spawn(process.execPath, [MAIN], {
       env: {
         ...process.env,
         PORT: String(port),
+        INTERNAL_PORT: String(internalPort),
+        INTERNAL_AUTH_SECRET: internalSecret,
         DATABASE_URL: dbUrl.toString(),
         KAFKA_GROUP_ID: `cp-main-${randomUUID()}`,
         AUTOPILOT_BASE_URL: stub.baseUrl,
@@ -74,11 +81,10 @@ describe('connection-management artifact (dist/main.js)', () => {
   });
 
   it('created and migrated its database, and keeps API keys out of responses and logs', async () => {
-    const jwt = new JwtService({ secret });
     const admin = await signToken({ sub: 'alice', tid: 'contoso', role: 'admin' }, secret, '5m');
-    const service = jwt.sign({ sub: 'autopilot-delivery', tid: '*', role: 'service' });
-    const call = async (method: string, path: string, token: string, body?: unknown) => {
-      const res = await fetch(`${url}${path}`, {
+    const service = await signServiceToken(internalSecret, 'autopilot-delivery');
+    const call = async (method: string, path: string, token: string, body?: unknown, base = url) => {
+      const res = await fetch(`${base}${path}`, {
         method,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -110,12 +116,52 @@ describe('connection-management artifact (dist/main.js)', () => {
       expect(res.text).not.toContain(apiKey);
       expect(res.text).not.toContain(rejectedKey);
     }
-    const credentials = await call(
-      'GET',
-      `/internal/v1/connections/${id}/credentials?tenantId=contoso`,
-      service,
+    // The key leaves only through the internal listener, for a running run of the connection, audited.
+    await produceRaw(TOPICS.segmentRefreshed.name, [
+      {
+        key: 'contoso:seg-main',
+        value: JSON.stringify({
+          eventId: randomUUID(),
+          occurredAt: new Date().toISOString(),
+          tenantId: 'contoso',
+          segment: { id: 'seg-main', name: 'Main', memberCount: 1 },
+          snapshot: { format: 'csv', location: 'file:///data/contoso/seg-main.csv' },
+        }),
+      },
+    ]);
+    await expectEventually(async () => (await call('GET', '/v1/segments', admin)).text.includes('seg-main'), {
+      message: 'segment from its event',
+    });
+    const exp = await call('POST', '/v1/exports', admin, {
+      name: 'main',
+      connectionId: id,
+      segmentIds: ['seg-main'],
+      mapping: { email: 'EMail' },
+    });
+    const { runId } = JSON.parse(
+      (await call('POST', `/v1/exports/${JSON.parse(exp.text).id}/runs`, admin)).text,
     );
+    await expectEventually(
+      async () => JSON.parse((await call('GET', `/v1/runs/${runId}`, admin)).text).status === 'running',
+      { message: 'run running' },
+    );
+    const credentialsPath = `/internal/v1/connections/${id}/credentials?tenantId=contoso&runId=${runId}`;
+    expect((await call('GET', credentialsPath, service)).status).toBe(404);
+    const credentials = await call('GET', credentialsPath, service, undefined, internalUrl);
     expect(JSON.parse(credentials.text).apiKey).toBe(apiKey);
+    await expectEventually(() => output.includes('credentials.decrypted'), { message: 'audit line' });
+    const auditLine = JSON.parse(
+      output.split('\n').find((line) => line.includes('credentials.decrypted')) ?? '{}',
+    );
+    expect(auditLine).toMatchObject({
+      msg: 'credentials.decrypted',
+      audit: true,
+      caller: 'autopilot-delivery',
+      tenantId: 'contoso',
+      connectionId: id,
+      runId,
+    });
+    expect(JSON.stringify(auditLine)).not.toContain(apiKey);
 
     const admin2 = new Client({
       connectionString: ADMIN_DATABASE_URL.replace(/\/postgres$/, `/${database}`),
@@ -152,6 +198,7 @@ describe('connection-management artifact (dist/main.js)', () => {
     expect(output).not.toContain(apiKey);
     expect(output).not.toContain(rejectedKey);
     expect(output).not.toContain(secret);
+    expect(output).not.toContain(internalSecret);
   });
 
   it('refuses to start in production with development secrets, naming them', async () => {
@@ -168,6 +215,7 @@ describe('connection-management artifact (dist/main.js)', () => {
     expect(res.code).toBe(1);
     expect(res.text).toContain('CREDENTIALS_ENCRYPTION_KEY');
     expect(res.text).toContain('AUTH_JWT_SECRET');
+    expect(res.text).toContain('INTERNAL_AUTH_SECRET');
   });
 
   it('refuses to start in production without SNAPSHOT_ROOT, naming it', async () => {

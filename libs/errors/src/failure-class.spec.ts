@@ -59,5 +59,6 @@ describe('failureCode', () => {
       'SNAPSHOT_OUTSIDE_TENANT_ROOT',
     );
     expect(failureCode(new AppError('validation', 'x'))).toBe('NON_RETRYABLE');
+    expect(failureCode(new AppError('validation', 'x', { code: 'not a code\n' }))).toBe('NON_RETRYABLE');
   });
 });

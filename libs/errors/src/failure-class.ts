@@ -70,7 +70,12 @@ export function failureClass(error: unknown): FailureClass {
 
 /** A short code naming a failure, for dead letters and run failures. */
 export function failureCode(error: unknown): string {
-  if (error instanceof AppError) return error.details.code ?? (error.retryable ? 'RETRIES_EXHAUSTED' : 'NON_RETRYABLE');
+  if (error instanceof AppError) {
+    const code = error.details.code;
+    // Only a sane code travels (it ends up in topics, metrics labels and UIs); else the generic one.
+    if (typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(code)) return code;
+    return error.retryable ? 'RETRIES_EXHAUSTED' : 'NON_RETRYABLE';
+  }
   if (error instanceof RangeError) return 'RANGE_ERROR';
   if (error instanceof SyntaxError) return 'SYNTAX_ERROR';
   const type = (error as { type?: unknown } | null)?.type;

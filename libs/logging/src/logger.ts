@@ -20,6 +20,7 @@ export const REDACTED_PATHS = [
   'config.headers.autopilotapikey',
   'CREDENTIALS_ENCRYPTION_KEY',
   'AUTH_JWT_SECRET',
+  'INTERNAL_AUTH_SECRET',
 ];
 
 export interface LoggerOptions {

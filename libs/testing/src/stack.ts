@@ -16,7 +16,7 @@ export interface StackOptions {
   apiKeys?: string[];
   /** Number of delivery instances. */
   deliveryInstances?: number;
-  /** First port; the stack takes the next nine. */
+  /** First port; the stack takes the next nine, and first + 100 for the control plane's internal listener. */
   basePort?: number;
   logDir?: string;
   /** Database to use instead of a fresh one (the demo keeps its own). */
@@ -32,6 +32,8 @@ export interface Stack {
   apiUrl: string;
   /** Where a tenant's snapshots must be written: `<snapshotRoot>/<tenantId>/` (see tenantSnapshotDir). */
   snapshotRoot: string;
+  /** The control plane's internal listener (service calls only; /metrics and /docs when moved there). */
+  internalUrl: string;
   simulatorUrl: string;
   database?: TestDatabase;
   databaseUrl: string;
@@ -47,6 +49,8 @@ export interface Stack {
 }
 
 export const DEV_JWT_SECRET = 'dev-only-auth-jwt-secret-for-local-development';
+/** The development default of INTERNAL_AUTH_SECRET (service tokens between delivery and the control plane). */
+export const DEV_INTERNAL_AUTH_SECRET = 'dev-only-internal-auth-secret-for-local-development';
 
 /**
  * Starts the Autopilot simulator and the four services from their built artifacts (dist/apps), each a
@@ -63,6 +67,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     mapping: await port(2),
     simulator: await port(3),
     delivery: await port(4),
+    // The control plane's internal listener: 3100 next to the demo's 3000.
+    internal: base === undefined ? await freePort() : base + 100,
   };
   const logDir = options.logDir ?? join(WORKSPACE_ROOT, 'tmp', 'logs', `stack-${Date.now()}`);
   const database = options.databaseUrl ? undefined : await createTestDatabase('stack');
@@ -74,10 +80,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const simulatorUrl = `http://127.0.0.1:${ports.simulator}`;
   const apiUrl = `http://127.0.0.1:${ports.api}`;
   const snapshotRoot = options.snapshotRoot ?? TEST_SNAPSHOT_ROOT;
+  const internalUrl = `http://127.0.0.1:${ports.internal}`;
   const common = {
     KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
     LOG_LEVEL: options.logLevel ?? 'info',
     AUTH_JWT_SECRET: DEV_JWT_SECRET,
+    INTERNAL_AUTH_SECRET: DEV_INTERNAL_AUTH_SECRET,
   };
   const services: Record<string, ServiceProcess> = {};
   // Fresh consumer groups that start at the end of every topic: this stack sees only its own messages,
@@ -119,7 +127,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const service = await start(`autopilot-delivery-${index}`, 'autopilot-delivery', deliveryPort, {
       DATABASE_URL: databaseUrl,
       REDIS_URL: 'redis://127.0.0.1:6379',
-      CONTROL_PLANE_URL: apiUrl,
+      CONTROL_PLANE_URL: internalUrl,
       AUTOPILOT_BASE_URL: `${simulatorUrl}/v1`,
       AUTOPILOT_RATE_LIMIT_RPS: String(deliveryRps),
     });
@@ -135,6 +143,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       DATABASE_URL: databaseUrl,
       AUTOPILOT_BASE_URL: `${simulatorUrl}/v1`,
       SNAPSHOT_ROOT: snapshotRoot,
+      INTERNAL_PORT: String(ports.internal),
     });
     await Promise.all([
       start('segment-extraction', 'segment-extraction', ports.extraction, { SNAPSHOT_ROOT: snapshotRoot }),
@@ -150,6 +159,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   return {
     apiUrl,
     snapshotRoot,
+    internalUrl,
     simulatorUrl,
     database,
     databaseUrl,

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { DELIVERY_CONFIG, DELIVERY_LOGGER } from '../app.tokens';
 import type { DeliveryConfig } from '../config';
 import { RunEventsPublisher } from '../runs/run-events.publisher';
+import { RunConfirmationService } from '../runs/run-confirmation.service';
 import { RunsRepository } from '../runs/runs.repository';
 
 /**
@@ -19,6 +20,7 @@ export class RunControlConsumer implements OnModuleInit {
     private readonly runs: RunsRepository,
     private readonly events: RunEventsPublisher,
     private readonly readiness: Readiness,
+    private readonly confirmation: RunConfirmationService,
     @Inject(DELIVERY_CONFIG) private readonly config: DeliveryConfig,
     @Inject(DELIVERY_LOGGER) private readonly logger: Logger,
   ) {}
@@ -33,6 +35,8 @@ export class RunControlConsumer implements OnModuleInit {
   }
 
   async handle({ value, correlationId }: ConsumedMessage<RunControlV1>): Promise<void> {
+    // Only the control plane cancels: an order for a run it has not canceled is dead-lettered (RUN_NOT_CONFIRMED).
+    await this.confirmation.confirmCancel(value);
     const outcome = await this.runs.requestCancel(value.runId, value.tenantId, (counts) =>
       this.events.publish(value, [{ type: 'run-canceled', counts }], correlationId),
     );

@@ -1,7 +1,6 @@
 import { AppError } from '@export/errors';
-import { JwtService } from '@nestjs/jwt';
-import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
+import type { ControlPlaneClient } from '../control-plane/control-plane.client';
 
 const Credentials = z.object({
   connectionId: z.string(),
@@ -11,78 +10,49 @@ const Credentials = z.object({
 });
 export type Credentials = z.infer<typeof Credentials>;
 
-export interface CredentialsClientOptions {
-  controlPlaneUrl: string;
-  jwtSecret: string;
-  cacheMs: number;
-  service?: string;
-}
-
 /**
- * Reads a connection's API key from the control plane's internal endpoint with a short-lived service
- * token. Keys are cached briefly in memory only. Errors never carry the key or the token.
- * - 404: the connection is gone -> AppError 'not-found' (the run fails CONNECTION_MISSING);
- * - 401/403: our token is refused -> AppError 'forbidden' (configuration problem, not retried by the run);
- * - anything else (5xx, connection refused): AppError 'upstream-unavailable', retried.
+ * Reads a connection's API key from the control plane's internal listener, for one run (the control plane
+ * hands it out only for an active run of that tenant and connection, and audits it). Keys are cached briefly
+ * in memory only. Errors never carry the key or the token.
+ * - 404: the connection (or the run) is gone -> AppError 'not-found' (the run fails CONNECTION_MISSING);
+ * - 409: the control plane no longer confirms the run (ended, or not of this connection) -> 'conflict';
+ * - unreachable, 5xx, our token refused: AppError 'upstream-unavailable' (ControlPlaneClient), retried.
  */
 export class CredentialsClient {
-  private readonly http: AxiosInstance;
-  private readonly jwt: JwtService;
   private readonly cache = new Map<string, { value: Credentials; until: number }>();
 
-  constructor(private readonly options: CredentialsClientOptions) {
-    this.http = axios.create({
-      baseURL: options.controlPlaneUrl.replace(/\/+$/, ''),
-      timeout: 5000,
-      validateStatus: () => true,
-    });
-    this.jwt = new JwtService({
-      secret: options.jwtSecret,
-      signOptions: { algorithm: 'HS256', expiresIn: '5m' },
-    });
-  }
+  constructor(
+    private readonly controlPlane: ControlPlaneClient,
+    private readonly cacheMs: number,
+  ) {}
 
-  async get(connectionId: string, tenantId: string): Promise<Credentials> {
-    const cacheKey = `${tenantId}\u0000${connectionId}`;
+  async get(connectionId: string, tenantId: string, runId: string): Promise<Credentials> {
+    const cacheKey = `${tenantId}\u0000${connectionId}\u0000${runId}`;
     const hit = this.cache.get(cacheKey);
     if (hit && hit.until > Date.now()) return hit.value;
-    const token = await this.jwt.signAsync({
-      sub: this.options.service ?? 'autopilot-delivery',
-      tid: '*',
-      role: 'service',
-    });
-    let response;
-    try {
-      response = await this.http.get(
-        `/internal/v1/connections/${encodeURIComponent(connectionId)}/credentials`,
-        {
-          params: { tenantId },
-          headers: { authorization: `Bearer ${token}` },
-        },
-      );
-    } catch (error) {
-      const code = axios.isAxiosError(error) ? error.code : undefined;
-      throw new AppError('upstream-unavailable', `Control plane unreachable (${code ?? 'error'})`);
-    }
-    if (response.status === 404)
-      throw new AppError('not-found', `Connection ${connectionId} does not exist (or was deleted)`);
-    if (response.status === 401 || response.status === 403) {
-      throw new AppError('forbidden', `Control plane refused the service token (${response.status})`);
-    }
-    if (response.status !== 200)
-      throw new AppError('upstream-unavailable', `Control plane answered ${response.status}`);
-    const parsed = Credentials.safeParse(response.data);
+    const { status, data } = await this.controlPlane.get(
+      `/internal/v1/connections/${encodeURIComponent(connectionId)}/credentials`,
+      { tenantId, runId },
+    );
+    const message = (data as { message?: unknown } | undefined)?.message;
+    const said = typeof message === 'string' ? `: ${message.slice(0, 200)}` : '';
+    if (status === 404)
+      throw new AppError('not-found', `Connection ${connectionId} does not exist (or was deleted)${said}`);
+    if (status === 409) throw new AppError('conflict', `The control plane no longer confirms the run${said}`);
+    if (status !== 200) throw new AppError('upstream-unavailable', `Control plane answered ${status}`);
+    const parsed = Credentials.safeParse(data);
     if (!parsed.success)
       throw new AppError(
         'upstream-unavailable',
         'Control plane answered with an unexpected credentials body',
       );
-    this.cache.set(cacheKey, { value: parsed.data, until: Date.now() + this.options.cacheMs });
+    this.cache.set(cacheKey, { value: parsed.data, until: Date.now() + this.cacheMs });
     return parsed.data;
   }
 
   /** Forgets a cached key (after Autopilot rejected it: the admin may have replaced it). */
   forget(connectionId: string, tenantId: string): void {
-    this.cache.delete(`${tenantId}\u0000${connectionId}`);
+    const prefix = `${tenantId}\u0000${connectionId}\u0000`;
+    for (const key of this.cache.keys()) if (key.startsWith(prefix)) this.cache.delete(key);
   }
 }

@@ -46,6 +46,8 @@ class RunFailure extends Error {
   }
 }
 
+class RunNoLongerConfirmed extends Error {}
+
 /**
  * Delivers one leased run: decides it (limit, quota) if it is fresh, then sends its pending contacts from
  * the ledger in bulk calls, several in flight, each paced per key through Redis. Ends the run (succeeded,
@@ -121,6 +123,11 @@ export class RunLane {
       );
       return;
     }
+    if (error instanceof RunNoLongerConfirmed) {
+      // The control plane has ended the run (its cancel order may still be on its way): stop, send nothing.
+      this.log.warn({ reason: error.message }, 'run no longer confirmed by the control plane; stopping');
+      return void (await this.finish('canceled', null));
+    }
     if (error instanceof RunFailure)
       return void (await this.finish('failed', { code: error.code, message: error.message }));
     if (reason === 'canceled') return void (await this.finish('canceled', null));
@@ -189,7 +196,7 @@ export class RunLane {
     const { connectionId } = this.run.spec;
     for (let attempt = 1; ; attempt++) {
       try {
-        const credentials = await this.deps.credentials.get(connectionId, this.run.tenantId);
+        const credentials = await this.deps.credentials.get(connectionId, this.run.tenantId, this.run.runId);
         if (credentials.status === 'deleted')
           throw new RunFailure('CONNECTION_MISSING', `Connection ${connectionId} was deleted`);
         if (
@@ -202,6 +209,8 @@ export class RunLane {
       } catch (error) {
         if (error instanceof AppError && error.kind === 'not-found')
           throw new RunFailure('CONNECTION_MISSING', error.message);
+        if (error instanceof AppError && error.kind === 'conflict')
+          throw new RunNoLongerConfirmed(error.message);
         if (error instanceof AppError && error.kind === 'upstream-unavailable') {
           const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
           this.log.warn({ err: errorMessage(error), delayMs: delay }, 'credentials unavailable; retrying');

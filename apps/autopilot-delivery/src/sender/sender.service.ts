@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Pool } from 'pg';
 import { DELIVERY_CONFIG, DELIVERY_LOGGER } from '../app.tokens';
 import type { DeliveryConfig } from '../config';
+import { ControlPlaneClient } from '../control-plane/control-plane.client';
 import { PG_POOL } from '../database/database.module';
 import { DeliveryMetrics } from '../metrics/delivery.metrics';
 import { KeyPacer } from '../pacing/key-pacer';
@@ -38,6 +39,7 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
     events: RunEventsPublisher,
     pacer: KeyPacer,
     private readonly metrics: DeliveryMetrics,
+    controlPlane: ControlPlaneClient,
   ) {
     this.log = logger.child({ component: 'sender', owner: this.owner });
     this.deps = {
@@ -46,11 +48,7 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
       events,
       pacer,
       metrics,
-      credentials: new CredentialsClient({
-        controlPlaneUrl: config.CONTROL_PLANE_URL,
-        jwtSecret: config.AUTH_JWT_SECRET,
-        cacheMs: config.CREDENTIALS_CACHE_MS,
-      }),
+      credentials: new CredentialsClient(controlPlane, config.CREDENTIALS_CACHE_MS),
       caller: new AutopilotCaller(
         pacer,
         metrics,

@@ -5,15 +5,22 @@ import { Readiness } from '@export/observability';
 import type { Logger } from 'pino';
 import { DELIVERY_CONFIG, DELIVERY_LOGGER } from '../app.tokens';
 import type { DeliveryConfig } from '../config';
+import { ControlPlaneClient } from '../control-plane/control-plane.client';
+import { RunConfirmationService, runNotConfirmed } from '../runs/run-confirmation.service';
 import { StagingRepository } from './staging.repository';
 
-/** Kafka handler of mapped contacts: stage the batch (or record the end) in the ledger, nothing else. */
+/**
+ * Kafka handler of mapped contacts: confirm the run with the control plane (a definite no dead-letters the
+ * message with RUN_NOT_CONFIRMED), then stage the batch (or record the end) in the ledger, nothing else.
+ */
 @Injectable()
 export class StagingConsumer implements OnModuleInit {
   constructor(
     private readonly consumers: KafkaConsumers,
     private readonly staging: StagingRepository,
     private readonly readiness: Readiness,
+    private readonly confirmation: RunConfirmationService,
+    private readonly controlPlane: ControlPlaneClient,
     @Inject(DELIVERY_CONFIG) private readonly config: DeliveryConfig,
     @Inject(DELIVERY_LOGGER) private readonly logger: Logger,
   ) {}
@@ -27,15 +34,22 @@ export class StagingConsumer implements OnModuleInit {
       handle: (message) => this.handle(message),
     });
     this.readiness.register('kafka', () => consumer.healthy);
+    // Every batch is confirmed with the control plane: while it is down, take no new batches (nothing is lost).
+    this.consumers.pauseWhileDown('control-plane', () => this.controlPlane.isUp());
   }
 
   async handle({ value, correlationId }: ConsumedMessage<ContactsMappedV1>): Promise<void> {
     const log = this.logger.child({ runId: value.run.runId, tenantId: value.run.tenantId, correlationId });
+    // Tenant, connection, limits, quota and lists come from the control plane, never from the message.
+    const run = await this.confirmation.confirmForDelivery(value.run);
     if (value.kind === 'batch') {
-      const outcome = await this.staging.stageBatch(value.run, value.batchSeq, value.contacts, correlationId);
+      const exported = new Set(run.segments.map((s) => s.segmentId));
+      const stray = value.contacts.find((c) => !exported.has(c.segmentId));
+      if (stray) throw runNotConfirmed(run.runId, `does not export segment ${stray.segmentId.slice(0, 64)}`);
+      const outcome = await this.staging.stageBatch(run, value.batchSeq, value.contacts, correlationId);
       log.debug({ batchSeq: value.batchSeq, contacts: value.contacts.length, outcome }, 'batch staged');
     } else {
-      const outcome = await this.staging.recordEnd(value.run, value.batches, value.extracted, correlationId);
+      const outcome = await this.staging.recordEnd(run, value.batches, value.extracted, correlationId);
       log.info({ batches: value.batches, extracted: value.extracted, outcome }, 'run end recorded');
     }
   }

@@ -8,7 +8,7 @@ import { TOPICS, type ContactsMappedV1, type RunEventV1, type RunSpec } from '@e
 import {
   collectMessages,
   createTestDatabase,
-  DEV_JWT_SECRET,
+  DEV_INTERNAL_AUTH_SECRET,
   expectEventually,
   freePort,
   produceRaw,
@@ -16,7 +16,7 @@ import {
   startServiceProcess,
   type TestDatabase,
 } from '@export/testing';
-import { JwtService } from '@nestjs/jwt';
+import { verifyServiceToken } from '@export/service-auth';
 import axios from 'axios';
 import express from 'express';
 import { Client } from 'pg';
@@ -99,47 +99,108 @@ export async function startDelivery(
   return { ...proc, groupId: env.KAFKA_GROUP_ID };
 }
 
-/** Stub of the control plane's internal credentials endpoint (checks the service token like the real one). */
+type StubConnection = { tenantId: string; apiKey: string; status: 'active' | 'needs-attention' | 'deleted' };
+type StubRun = {
+  spec: RunSpec;
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'canceled';
+};
+
+/**
+ * Runs the stub control plane knows, as the real one would after starting them: `runSpec()` registers each
+ * run it makes as running (a forged message is one whose run is missing here or differs from it).
+ */
+const knownRuns = new Map<string, StubRun>();
+
+/**
+ * Stub of the control plane's internal listener: the run confirmation and the credentials endpoint, checking
+ * the service token (INTERNAL_AUTH_SECRET, audience internal) and the run like the real one. `setUp(false)`
+ * stops it listening (connections refused), `setUp(true)` listens again on the same port.
+ */
 export async function startControlPlane(): Promise<{
   url: string;
-  connections: Map<
-    string,
-    { tenantId: string; apiKey: string; status: 'active' | 'needs-attention' | 'deleted' }
-  >;
+  connections: Map<string, StubConnection>;
+  runs: Map<string, StubRun>;
+  /** Calls answered, by route ('runs' | 'credentials'). */
+  calls: { runs: number; credentials: number };
+  setUp(up: boolean): Promise<void>;
   close(): Promise<void>;
 }> {
-  const jwt = new JwtService({ secret: DEV_JWT_SECRET });
-  const connections = new Map<
-    string,
-    { tenantId: string; apiKey: string; status: 'active' | 'needs-attention' | 'deleted' }
-  >();
+  const connections = new Map<string, StubConnection>();
+  const calls = { runs: 0, credentials: 0 };
   const app = express();
-  app.get('/internal/v1/connections/:id/credentials', async (req, res) => {
+  app.use(async (req, res, next) => {
     try {
-      const claims = await jwt.verifyAsync((req.headers.authorization ?? '').replace(/^Bearer /, ''), {
-        algorithms: ['HS256'],
-      });
-      if (claims.role !== 'service') return void res.status(403).end();
+      await verifyServiceToken(
+        DEV_INTERNAL_AUTH_SECRET,
+        (req.headers.authorization ?? '').replace(/^Bearer /, ''),
+      );
+      next();
     } catch {
-      return void res.status(401).end();
+      res.status(401).json({ statusCode: 401, message: 'Invalid or expired service token' });
     }
+  });
+  app.get('/internal/v1/runs/:runId', (req, res) => {
+    calls.runs++;
+    const run = knownRuns.get(req.params.runId);
+    if (!run || run.spec.tenantId !== req.query['tenantId'])
+      return void res.status(404).json({ statusCode: 404, message: 'RUN_NOT_FOUND' });
+    const { spec, status } = run;
+    res.json({
+      runId: spec.runId,
+      tenantId: spec.tenantId,
+      exportId: spec.exportId,
+      status,
+      connectionId: spec.connectionId,
+      limitPolicy: spec.limitPolicy,
+      profileLimit: spec.profileLimit,
+      quotaPerMonth: spec.quotaPerMonth,
+      spec,
+    });
+  });
+  app.get('/internal/v1/connections/:id/credentials', (req, res) => {
+    calls.credentials++;
+    const run = knownRuns.get(String(req.query['runId']));
+    if (!run || run.spec.tenantId !== req.query['tenantId'])
+      return void res.status(404).json({ statusCode: 404, message: 'RUN_NOT_FOUND' });
+    if (run.spec.connectionId !== req.params.id)
+      return void res.status(409).json({ statusCode: 409, message: 'RUN_CONNECTION_MISMATCH' });
+    if (run.status !== 'queued' && run.status !== 'running')
+      return void res.status(409).json({ statusCode: 409, message: 'RUN_NOT_ACTIVE' });
     const connection = connections.get(req.params.id);
     if (!connection || connection.tenantId !== req.query['tenantId'] || connection.status === 'deleted')
       return void res.status(404).end();
     res.json({ connectionId: req.params.id, ...connection });
   });
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
+  let server: Server | undefined;
+  let port = 0;
+  const listen = async () => {
+    server = await new Promise<Server>((resolve, reject) => {
+      const s = app.listen(port, '127.0.0.1', () => resolve(s)).once('error', reject);
+    });
+    port = (server.address() as AddressInfo).port;
+  };
+  const close = async () => {
+    const s = server;
+    server = undefined;
+    if (!s) return;
+    await new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      s.closeAllConnections();
+    });
+  };
+  await listen();
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://127.0.0.1:${port}`,
     connections,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    runs: knownRuns,
+    calls,
+    setUp: (up) => (up ? (server ? Promise.resolve() : listen()) : close()),
+    close,
   };
 }
 
 export function runSpec(overrides: Partial<RunSpec> & { tenantId: string; connectionId: string }): RunSpec {
-  return {
+  const spec: RunSpec = {
     runId: randomUUID(),
     exportId: `exp-${randomUUID().slice(0, 8)}`,
     trigger: 'on-demand',
@@ -157,6 +218,8 @@ export function runSpec(overrides: Partial<RunSpec> & { tenantId: string; connec
     quotaPerMonth: null,
     ...overrides,
   };
+  knownRuns.set(spec.runId, { spec, status: 'running' });
+  return spec;
 }
 
 export interface ContactRow {
@@ -255,6 +318,7 @@ export async function startDeliveryTestEnvironment(databasePrefix: string) {
       DATABASE_URL: db.url,
       AUTOPILOT_BASE_URL: sim.baseUrl,
       CONTROL_PLANE_URL: controlPlane.url,
+      INTERNAL_AUTH_SECRET: DEV_INTERNAL_AUTH_SECRET,
       AUTOPILOT_RATE_LIMIT_RPS: '5',
       ...env,
     }),

@@ -1,16 +1,20 @@
 import { randomUUID } from 'node:crypto';
+import { RunId, TenantId } from '@export/contracts';
 import { AppError } from '@export/errors';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { APP_LOGGER } from '../app-tokens';
 import { requireRole, type Principal } from '../auth/principal';
+import type { ServiceCaller } from '../auth/service-auth.guard';
 import { CredentialsCipher } from '../credentials/credentials-cipher';
 import { inTransaction } from '../database/database';
 import { PG_POOL } from '../database/database.module';
 import { asTenantId } from '../database/tenant';
 import { ExportsRepository } from '../exports/exports.repository';
 import { parseInput } from '../http/parse-input';
+import { ACTIVE_STATUSES, InternalRunsService } from '../runs/internal-runs.service';
 import { AutopilotAccountClient } from './autopilot-account.client';
 import { CreateConnectionBody, UpdateConnectionBody } from './connection.schemas';
 import { ConnectionsRepository, type ConnectionRecord } from './connections.repository';
@@ -46,18 +50,25 @@ const toView = (c: ConnectionRecord): ConnectionView => ({
 
 /** Binds a sealed key to its row, so it cannot be decrypted anywhere else. */
 const keyBinding = (tenantId: string, connectionId: string) => `${tenantId}/${connectionId}`;
+const CredentialsQuery = z.object({ tenantId: TenantId, runId: RunId });
 const last4 = (apiKey: string) => apiKey.slice(-4);
 
 @Injectable()
 export class ConnectionsService {
+  /** Audit lines are written whatever LOG_LEVEL says (info and above). */
+  private readonly audit: Logger;
+
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     private readonly connections: ConnectionsRepository,
     private readonly exportsRepo: ExportsRepository,
     private readonly cipher: CredentialsCipher,
     private readonly autopilot: AutopilotAccountClient,
+    private readonly internalRuns: InternalRunsService,
     @Inject(APP_LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.audit = logger.child({ component: 'audit' }, { level: 'info' });
+  }
 
   async create(principal: Principal, body: unknown): Promise<ConnectionView> {
     requireRole(principal, 'admin');
@@ -139,16 +150,59 @@ export class ConnectionsService {
     return { detachedExports: detached };
   }
 
-  /** For the delivery service only (internal route): the decrypted key of a live connection. */
-  async credentials(tenantId: string, id: string): Promise<ConnectionCredentials> {
-    const tenant = asTenantId(tenantId);
-    const found = await this.connections.findSealedKey(tenant, id);
-    if (!found) throw new AppError('not-found', `Connection ${id} not found`);
-    return {
-      connectionId: id,
-      tenantId,
-      apiKey: this.cipher.decrypt(found.sealed, keyBinding(tenant, id)),
-      status: found.record.status,
+  /**
+   * For the delivery service only (internal listener): the decrypted key of a live connection, for one run
+   * that is active (queued or running) and delivers through that connection in that tenant. Refused
+   * otherwise: 404 RUN_NOT_FOUND (no such run in the tenant), 409 RUN_CONNECTION_MISMATCH, 409 RUN_NOT_ACTIVE.
+   * Every decryption writes the audit line `credentials.decrypted` (who, run, connection, tenant; never the key).
+   */
+  async credentialsForRun(
+    caller: ServiceCaller,
+    connectionId: string,
+    query: unknown,
+    correlationId: string,
+  ): Promise<ConnectionCredentials> {
+    const parsed = CredentialsQuery.safeParse(query);
+    if (!parsed.success) {
+      const field = String(parsed.error.issues[0]?.path[0] ?? 'tenantId');
+      throw new AppError('validation', `${field}: required`, { field });
+    }
+    const tenant = asTenantId(parsed.data.tenantId);
+    const { runId } = parsed.data;
+    const audit = {
+      audit: true,
+      caller: caller.service,
+      tenantId: tenant,
+      connectionId,
+      runId,
+      correlationId,
     };
+    try {
+      const run = await this.internalRuns.confirm(tenant, runId);
+      if (run.connectionId !== connectionId)
+        throw new AppError(
+          'conflict',
+          `RUN_CONNECTION_MISMATCH: run ${runId} does not use connection ${connectionId}`,
+          {
+            code: 'RUN_CONNECTION_MISMATCH',
+          },
+        );
+      if (!ACTIVE_STATUSES.includes(run.status))
+        throw new AppError('conflict', `RUN_NOT_ACTIVE: run ${runId} is ${run.status}`, {
+          code: 'RUN_NOT_ACTIVE',
+        });
+      const found = await this.connections.findSealedKey(tenant, connectionId);
+      if (!found)
+        throw new AppError('not-found', `CONNECTION_NOT_FOUND: connection ${connectionId} not found`, {
+          code: 'CONNECTION_NOT_FOUND',
+        });
+      const apiKey = this.cipher.decrypt(found.sealed, keyBinding(tenant, connectionId));
+      this.audit.info(audit, 'credentials.decrypted');
+      return { connectionId, tenantId: tenant, apiKey, status: found.record.status };
+    } catch (error) {
+      const code = error instanceof AppError ? (error.details.code ?? error.kind) : 'error';
+      this.audit.warn({ ...audit, code }, 'credentials.refused');
+      throw error;
+    }
   }
 }

@@ -1,11 +1,15 @@
-import { AppError } from '@export/errors';
-import { Controller, Get, Header, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { ServiceAuthGuard } from '../auth/service-auth.guard';
+import { Controller, Get, Header, Query, Req, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { CurrentServiceCaller, ServiceAuthGuard, type ServiceCaller } from '../auth/service-auth.guard';
+import { correlationIdOf } from '../http/correlation-id.middleware';
 import { IdParam } from '../http/id-param';
 import { ConnectionsService, type ConnectionCredentials } from './connections.service';
 
-/** For the delivery service: the decrypted key of a connection. Service tokens only; never cached by proxies. */
+/**
+ * For the delivery service (internal listener, service token): the decrypted key of a connection, for one
+ * active run that delivers through it. Every decryption is audited; the answer is never cached by proxies.
+ */
 @ApiTags('internal')
 @ApiBearerAuth()
 @UseGuards(ServiceAuthGuard)
@@ -15,11 +19,14 @@ export class InternalCredentialsController {
 
   @Get(':connectionId/credentials')
   @Header('Cache-Control', 'no-store')
+  @ApiQuery({ name: 'tenantId', required: true, type: String })
+  @ApiQuery({ name: 'runId', required: true, type: String })
   credentials(
+    @CurrentServiceCaller() caller: ServiceCaller,
     @IdParam('connectionId') connectionId: string,
-    @Query('tenantId') tenantId?: string,
+    @Query() query: unknown,
+    @Req() req: Request,
   ): Promise<ConnectionCredentials> {
-    if (!tenantId) throw new AppError('validation', 'tenantId: required', { field: 'tenantId' });
-    return this.connections.credentials(tenantId, connectionId);
+    return this.connections.credentialsForRun(caller, connectionId, query, correlationIdOf(req));
   }
 }

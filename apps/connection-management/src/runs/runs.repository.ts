@@ -119,6 +119,18 @@ export class RunsRepository {
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
+  /** The run with the spec it was started with (null while it is queued), for the internal run confirmation. */
+  async findWithSpec(
+    tenant: TenantId,
+    id: string,
+  ): Promise<{ record: RunRecord; spec: unknown } | undefined> {
+    const { rows } = await this.pool.query<RunRow & { spec: unknown }>(
+      `SELECT ${COLUMNS}, spec FROM runs WHERE tenant_id = $1 AND id = $2`,
+      [tenant, id],
+    );
+    return rows[0] ? { record: toRecord(rows[0]), spec: rows[0].spec } : undefined;
+  }
+
   async lock(tenant: TenantId, id: string, db: Queryable): Promise<RunRecord | undefined> {
     const { rows } = await db.query<RunRow>(
       `SELECT ${COLUMNS} FROM runs WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,

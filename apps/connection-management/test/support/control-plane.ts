@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createLogger } from '@export/logging';
+import { signServiceToken } from '@export/service-auth';
 import { TOPICS } from '@export/contracts';
 import {
   createTestDatabase,
@@ -13,7 +14,7 @@ import type { INestApplication } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { Test } from '@nestjs/testing';
 import { AppModule } from '../../src/app.module';
-import { configureApp } from '../../src/app.setup';
+import { configureApp, listenBoth } from '../../src/app.setup';
 import { ControlPlaneConfig } from '../../src/config';
 import { migrateDatabase } from '../../src/database/migrate';
 
@@ -24,6 +25,8 @@ export const TEST_SNAPSHOT_ROOT = '/data/snapshots';
 export interface RunningControlPlane {
   app: INestApplication;
   url: string;
+  /** The internal listener (/internal/*), on its own free port. */
+  internalUrl: string;
   db: TestDatabase;
   config: ControlPlaneConfig;
   token(claims: { sub?: string; tid: string; role: string }, secret?: string): string;
@@ -32,6 +35,14 @@ export interface RunningControlPlane {
     path: string,
     options?: { token?: string; body?: unknown; headers?: Record<string, string> },
   ): Promise<ApiResponse>;
+  /** `call` on the internal listener. */
+  callInternal(
+    method: string,
+    path: string,
+    options?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<ApiResponse>;
+  /** A service token as delivery signs it (INTERNAL_AUTH_SECRET unless another secret is given). */
+  serviceToken(secret?: string, service?: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -68,26 +79,36 @@ export async function startControlPlane(env: Record<string, string>): Promise<Ru
   }).compile();
   const app = moduleRef.createNestApplication({ bufferLogs: true });
   configureApp(app);
-  await app.listen(0, '127.0.0.1');
-  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-  const call: RunningControlPlane['call'] = async (method, path, options = {}) => {
-    const headers: Record<string, string> = { ...options.headers };
-    if (options.token) headers['authorization'] = `Bearer ${options.token}`;
-    if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    });
-    const text = await res.text();
-    let body: unknown = undefined;
-    try {
-      body = text ? JSON.parse(text) : undefined;
-    } catch {
-      body = text;
-    }
-    return { status: res.status, body, text, headers: res.headers };
-  };
+  const ports = await listenBoth(app, {
+    port: 0,
+    host: '127.0.0.1',
+    internalPort: 0,
+    internalHost: '127.0.0.1',
+  });
+  const url = `http://127.0.0.1:${ports.port}`;
+  const internalUrl = `http://127.0.0.1:${ports.internalPort}`;
+  const request =
+    (base: string): RunningControlPlane['call'] =>
+    async (method, path, options = {}) => {
+      const headers: Record<string, string> = { ...options.headers };
+      if (options.token) headers['authorization'] = `Bearer ${options.token}`;
+      if (options.body !== undefined) headers['content-type'] = 'application/json';
+      const res = await fetch(`${base}${path}`, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      });
+      const text = await res.text();
+      let body: unknown = undefined;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        body = text;
+      }
+      return { status: res.status, body, text, headers: res.headers };
+    };
+  const call = request(url);
+  const callInternal = request(internalUrl);
   // Consumers must be members of their groups before a test relies on them.
   await expectEventually(async () => (await call('GET', '/readyz')).status === 200, {
     timeoutMs: 45000,
@@ -96,9 +117,13 @@ export async function startControlPlane(env: Record<string, string>): Promise<Ru
   return {
     app,
     url,
+    internalUrl,
     db,
     config,
     call,
+    callInternal,
+    serviceToken: (secret = config.INTERNAL_AUTH_SECRET, service = 'autopilot-delivery') =>
+      signServiceToken(secret, service),
     token: ({ sub = 'alice', tid, role }, secret = config.AUTH_JWT_SECRET) =>
       new JwtService({ secret }).sign({ sub, tid, role }, { algorithm: 'HS256', expiresIn: '5m' }),
     close: async () => {
