@@ -92,7 +92,8 @@ describe('internal listener and service credential (real PostgreSQL and Kafka)',
         expect(res.text).not.toContain(apiKey);
       }
       // The same call on the internal listener is served.
-      expect((await cp.callInternal('GET', path, { token: service })).body.apiKey).toBe(apiKey);
+      const served = await cp.callInternal('GET', path, { token: service });
+      expect({ status: served.status, body: served.body }).toMatchObject({ status: 200, body: { apiKey } });
     } finally {
       await cancel(runId);
     }

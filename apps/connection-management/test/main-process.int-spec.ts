@@ -125,7 +125,7 @@ describe('connection-management artifact (dist/main.js)', () => {
           occurredAt: new Date().toISOString(),
           tenantId: 'contoso',
           segment: { id: 'seg-main', name: 'Main', memberCount: 1 },
-          snapshot: { format: 'csv', location: 'file:///data/contoso/seg-main.csv' },
+          snapshot: { format: 'csv', location: 'file:///data/snapshots/contoso/seg-main.csv' },
         }),
       },
     ]);
