@@ -10,8 +10,8 @@ import { freePort, WORKSPACE_ROOT } from '@export/testing';
  */
 describe('services started without NODE_ENV (built artifacts)', () => {
   const cases: [app: string, secrets: string[]][] = [
-    ['connection-management', ['CREDENTIALS_ENCRYPTION_KEY', 'AUTH_JWT_SECRET']],
-    ['autopilot-delivery', ['AUTH_JWT_SECRET']],
+    ['connection-management', ['CREDENTIALS_ENCRYPTION_KEY', 'AUTH_JWT_SECRET', 'INTERNAL_AUTH_SECRET']],
+    ['autopilot-delivery', ['INTERNAL_AUTH_SECRET']],
   ];
 
   it.each(cases)('%s refuses its development secrets and names them', async (app, secrets) => {
@@ -24,6 +24,10 @@ describe('services started without NODE_ENV (built artifacts)', () => {
       PORT: String(await freePort()),
       KAFKA_BROKERS: '127.0.0.1:1',
       DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nothing',
+      // Set, so that the secrets are what the service refuses (production requires it too).
+      SNAPSHOT_ROOT: '/data/snapshots',
+      // Kafka security is checked on its own (kafka-sasl.int-spec); here the secrets are the subject.
+      KAFKA_ALLOW_PLAINTEXT: 'true',
     };
     const child = spawn(process.execPath, [main], {
       cwd: WORKSPACE_ROOT,
