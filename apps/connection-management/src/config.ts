@@ -1,9 +1,10 @@
-import { commonEnv, databaseEnv, secretEnv } from '@export/config';
+import { checkKafkaEnv, commonEnv, databaseEnv, kafkaEnv, secretEnv } from '@export/config';
 import { z } from 'zod';
 import { isValidEncryptionKey } from './credentials/credentials-cipher';
 
 export const ControlPlaneConfig = z.object({
   ...commonEnv,
+  ...kafkaEnv,
   ...databaseEnv,
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   /** Group of the segment-refreshed consumer; the run-events consumer uses `<group>.run-events`. */
@@ -19,7 +20,7 @@ export const ControlPlaneConfig = z.object({
   AUTH_JWT_SECRET: secretEnv('auth-jwt-secret-for-local-development'),
   /** How often the outbox is drained when no commit kicked it (crash recovery, broker outages). */
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(60000).default(1000),
-});
+}).superRefine(checkKafkaEnv);
 export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfig>;
 
 export const CONTROL_PLANE_SECRETS = ['CREDENTIALS_ENCRYPTION_KEY', 'AUTH_JWT_SECRET'];

@@ -1,8 +1,9 @@
-import { commonEnv } from '@export/config';
+import { checkKafkaEnv, commonEnv, kafkaEnv } from '@export/config';
 import { z } from 'zod';
 
 export const SegmentExtractionConfig = z.object({
   ...commonEnv,
+  ...kafkaEnv,
   /** Health, readiness and metrics. */
   PORT: z.coerce.number().int().min(1).max(65535).default(3001),
   KAFKA_GROUP_ID: z.string().min(1).default('segment-extraction'),
@@ -18,5 +19,5 @@ export const SegmentExtractionConfig = z.object({
     .default(256 * 1024),
   /** Batches sent before the first is acknowledged: enough to hide broker latency, few enough to keep memory flat. */
   EXTRACTION_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(32).default(4),
-});
+}).superRefine(checkKafkaEnv);
 export type SegmentExtractionConfig = z.infer<typeof SegmentExtractionConfig>;

@@ -20,6 +20,9 @@ export const REDACTED_PATHS = [
   'config.headers.autopilotapikey',
   'CREDENTIALS_ENCRYPTION_KEY',
   'AUTH_JWT_SECRET',
+  'KAFKA_SASL_PASSWORD',
+  '*.KAFKA_SASL_PASSWORD',
+  '*.sasl.password',
 ];
 
 export interface LoggerOptions {
