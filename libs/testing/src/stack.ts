@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
 import { createTestDatabase, type TestDatabase } from './database';
 import { TOPICS } from '@export/contracts';
-import { freePort, startGroupAtEnd, TEST_KAFKA_BROKERS } from './kafka';
+import { defaultTestKafka, freePort, startGroupAtEnd, type TestKafkaConnection } from './kafka';
 import { startServiceProcess, WORKSPACE_ROOT, type ServiceProcess } from './service-process';
 
 export interface StackOptions {
@@ -23,6 +23,11 @@ export interface StackOptions {
   logLevel?: string;
   /** Extra environment per app (e.g. `{ 'autopilot-delivery': { AUTOPILOT_PACING_MARGIN_MS: '4' } }`). */
   env?: Partial<Record<string, Record<string, string>>>;
+  /**
+   * The broker the services use and how the stack's own clients (consumer-group set-up) connect to it;
+   * default: the shared broker, PLAINTEXT. The services' own credentials go in `env` (KAFKA_SASL_*).
+   */
+  kafka?: TestKafkaConnection;
 }
 
 export interface Stack {
@@ -68,8 +73,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const deliveryRps = options.deliveryRps ?? simulatorRps;
   const simulatorUrl = `http://127.0.0.1:${ports.simulator}`;
   const apiUrl = `http://127.0.0.1:${ports.api}`;
+  const kafka = options.kafka ?? defaultTestKafka();
   const common = {
-    KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
+    KAFKA_BROKERS: kafka.brokers.join(','),
     LOG_LEVEL: options.logLevel ?? 'info',
     AUTH_JWT_SECRET: DEV_JWT_SECRET,
   };
@@ -79,12 +85,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const stackId = randomBytes(4).toString('hex');
   const group = (service: string) => `${service}-${stackId}`;
   await Promise.all([
-    startGroupAtEnd(group('connection-management'), [TOPICS.segmentRefreshed.name]),
-    startGroupAtEnd(`${group('connection-management')}.run-events`, [TOPICS.runEvents.name]),
-    startGroupAtEnd(group('segment-extraction'), [TOPICS.runRequested.name]),
-    startGroupAtEnd(group('field-mapping'), [TOPICS.profilesExtracted.name]),
-    startGroupAtEnd(group('autopilot-delivery'), [TOPICS.contactsMapped.name]),
-    startGroupAtEnd(`${group('autopilot-delivery')}-control`, [TOPICS.runControl.name]),
+    startGroupAtEnd(group('connection-management'), [TOPICS.segmentRefreshed.name], kafka),
+    startGroupAtEnd(`${group('connection-management')}.run-events`, [TOPICS.runEvents.name], kafka),
+    startGroupAtEnd(group('segment-extraction'), [TOPICS.runRequested.name], kafka),
+    startGroupAtEnd(group('field-mapping'), [TOPICS.profilesExtracted.name], kafka),
+    startGroupAtEnd(group('autopilot-delivery'), [TOPICS.contactsMapped.name], kafka),
+    startGroupAtEnd(`${group('autopilot-delivery')}-control`, [TOPICS.runControl.name], kafka),
   ]);
   const deliveries: ServiceProcess[] = [];
   const launchers = new Map<string, () => Promise<ServiceProcess>>();

@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TOPICS, type SegmentRefreshedV1 } from '@export/contracts';
+import { ApiClient, expectEventually, produceRaw, signToken, startStack, testKafka, type Stack } from '@export/testing';
+import { startSaslBroker, type SaslBroker, type SaslUser } from './support/sasl-broker';
+
+interface RunView {
+  id: string;
+  status: string;
+  reason?: string;
+  counts: Record<string, number>;
+}
+
+const PROFILES = 500;
+const SERVICES = ['connection-management', 'segment-extraction', 'field-mapping', 'autopilot-delivery'] as const;
+
+/** The kafkajs error type of a failed call (`TOPIC_AUTHORIZATION_FAILED`, ...), or its class name. */
+function errorType(error: unknown): string {
+  let current = error as { name?: string; type?: string; cause?: unknown } | undefined;
+  while (current) {
+    if (current.type) return current.type;
+    if (!current.cause) return current.name ?? String(error);
+    current = current.cause as typeof current;
+  }
+  return String(error);
+}
+
+/**
+ * Kafka is not a trust boundary: on a SASL_SCRAM broker that denies what its ACLs do not allow, every service
+ * connects as its own user and a whole export still goes through; a forged write is refused.
+ */
+describe('Kafka over SASL_SCRAM with a user per service and topic ACLs', () => {
+  let broker: SaslBroker;
+  let stack: Stack;
+  let api: ApiClient;
+  const apiKey = `sim-sasl-${randomUUID()}`;
+  const tenantId = `sasl-${randomUUID().slice(0, 8)}`;
+  const segmentId = 'seg-sasl';
+  let snapshotRoot: string;
+  let snapshotPath: string;
+
+  beforeAll(async () => {
+    broker = await startSaslBroker();
+    // Snapshots under <SNAPSHOT_ROOT>/<tenant>/, as the services confine them.
+    snapshotRoot = mkdtempSync(join(tmpdir(), 'sasl-snapshots-'));
+    mkdirSync(join(snapshotRoot, tenantId));
+    snapshotPath = join(snapshotRoot, tenantId, 'members.csv');
+    const rows = ['CustomerId,EMail,FirstName'];
+    for (let i = 0; i < PROFILES; i++) rows.push(`C-${i},sasl-member-${i}@example.com,Member ${i}`);
+    writeFileSync(snapshotPath, rows.join('\n') + '\n');
+    stack = await startStack({
+      apiKeys: [apiKey],
+      simulatorRps: 0,
+      // The stack's own clients (consumer-group set-up) are the admin; each service is its own user.
+      kafka: broker.connection('admin'),
+      env: {
+        'connection-management': { ...broker.serviceEnv('connection-management'), SNAPSHOT_ROOT: snapshotRoot },
+        'segment-extraction': { ...broker.serviceEnv('segment-extraction'), SNAPSHOT_ROOT: snapshotRoot },
+        'field-mapping': broker.serviceEnv('field-mapping'),
+        'autopilot-delivery': broker.serviceEnv('autopilot-delivery'),
+      },
+    });
+    api = new ApiClient(stack.apiUrl, signToken({ sub: 'sasl-admin', tid: tenantId, role: 'admin' }));
+  }, 240_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    broker?.destroy();
+  });
+
+  /** Produces one message as `user` and answers what the broker said. */
+  const produceAs = async (user: SaslUser, topic: string, password?: string): Promise<string> => {
+    const producer = testKafka(`forger-${user}`, broker.connection(user, password)).producer({
+      allowAutoTopicCreation: false,
+      retry: { retries: 0 },
+    });
+    try {
+      await producer.connect();
+      await producer.send({ topic, messages: [{ key: 'forged', value: '{"forged":true}' }], acks: -1 });
+      return 'written';
+    } catch (error) {
+      return errorType(error);
+    } finally {
+      await producer.disconnect().catch(() => undefined);
+    }
+  };
+
+  const endOffsets = async (topic: string): Promise<string[]> => {
+    const admin = testKafka('sasl-offsets', broker.connection('admin')).admin();
+    await admin.connect();
+    try {
+      return (await admin.fetchTopicOffsets(topic)).map((p) => `${p.partition}:${p.high}`).sort();
+    } finally {
+      await admin.disconnect();
+    }
+  };
+
+  it('runs a whole export with every service authenticated as its own SCRAM user', async () => {
+    const event: SegmentRefreshedV1 = {
+      eventId: randomUUID(),
+      occurredAt: new Date().toISOString(),
+      tenantId,
+      segment: { id: segmentId, name: 'SASL members', memberCount: PROFILES },
+      snapshot: { format: 'csv', location: `file://${snapshotPath}` },
+    };
+    // The upstream platform may write its public topic, as itself.
+    await produceRaw(TOPICS.segmentRefreshed.name, [{ key: `${tenantId}:${segmentId}`, value: JSON.stringify(event) }], broker.connection('upstream'));
+    await expectEventually(
+      async () => {
+        const { body } = await api.call<{ id: string }[] | { items: { id: string }[] }>('GET', '/v1/segments');
+        return (Array.isArray(body) ? body : body.items).some((s) => s.id === segmentId);
+      },
+      { timeoutMs: 30000, message: 'segment seen by the control plane' },
+    );
+    const connection = await api.call<{ id: string }>('POST', '/v1/connections', {
+      displayName: 'Autopilot (simulator)',
+      apiKey,
+      privacyConsent: true,
+    });
+    expect(connection.status).toBe(201);
+    const created = await api.call<{ id: string }>('POST', '/v1/exports', {
+      name: 'SASL members',
+      connectionId: connection.body.id,
+      segmentIds: [segmentId],
+      mapping: { email: 'EMail', firstName: 'FirstName' },
+    });
+    expect(created.status).toBe(201);
+    const started = await api.call<{ runId: string }>('POST', `/v1/exports/${created.body.id}/runs`);
+    expect(started.status).toBe(202);
+
+    const run = await expectEventually(
+      async () => {
+        const { body } = await api.call<RunView>('GET', `/v1/runs/${started.body.runId}`);
+        return ['succeeded', 'failed', 'skipped', 'canceled'].includes(body.status) ? body : undefined;
+      },
+      { timeoutMs: 90000, message: 'the run to finish' },
+    );
+    expect({ status: run.status, reason: run.reason }).toEqual({ status: 'succeeded', reason: undefined });
+    expect(run.counts).toMatchObject({ extracted: PROFILES, rejected: 0, delivered: PROFILES, failed: 0 });
+    const sim = (await (await fetch(`${stack.simulatorUrl}/__sim/contacts?account=${encodeURIComponent(apiKey)}`)).json()) as {
+      count: number;
+    };
+    expect(sim.count).toBe(PROFILES);
+
+    // Each service said how it connected, as whom, and never its password.
+    for (const service of SERVICES) {
+      const output = stack.services[service === 'autopilot-delivery' ? 'autopilot-delivery-0' : service].output();
+      expect(output).toMatch(new RegExp(`"protocol":"SASL_PLAINTEXT","mechanism":"scram-sha-512","username":"${service}"`));
+      expect(output).not.toContain(broker.password(service));
+    }
+  });
+
+  it('refuses forged writes to topics the user may not write, and stores nothing from them', async () => {
+    const before = await Promise.all([endOffsets(TOPICS.contactsMapped.name), endOffsets(TOPICS.runRequested.name)]);
+    // An upstream platform pushing contacts straight to delivery, or run requests of its own.
+    expect(await produceAs('upstream', TOPICS.contactsMapped.name)).toBe('TOPIC_AUTHORIZATION_FAILED');
+    expect(await produceAs('upstream', TOPICS.runRequested.name)).toBe('TOPIC_AUTHORIZATION_FAILED');
+    expect(await produceAs('upstream', TOPICS.runControl.name)).toBe('TOPIC_AUTHORIZATION_FAILED');
+    // A compromised stage cannot skip the ones before it.
+    expect(await produceAs('field-mapping', TOPICS.runRequested.name)).toBe('TOPIC_AUTHORIZATION_FAILED');
+    expect(await produceAs('segment-extraction', TOPICS.contactsMapped.name)).toBe('TOPIC_AUTHORIZATION_FAILED');
+    expect(await produceAs('autopilot-delivery', TOPICS.contactsMapped.name)).toBe('TOPIC_AUTHORIZATION_FAILED');
+    expect(await Promise.all([endOffsets(TOPICS.contactsMapped.name), endOffsets(TOPICS.runRequested.name)])).toEqual(before);
+  });
+
+  it("refuses reading another service's topic", async () => {
+    const spy = testKafka('upstream-spy', broker.connection('upstream')).admin({ retry: { retries: 0 } });
+    await spy.connect();
+    try {
+      const outcome = await spy.fetchTopicOffsets(TOPICS.contactsMapped.name).then(
+        () => 'read',
+        (error: unknown) => errorType(error),
+      );
+      expect(outcome).toBe('TOPIC_AUTHORIZATION_FAILED');
+    } finally {
+      await spy.disconnect().catch(() => undefined);
+    }
+  });
+
+  it('refuses a wrong password', async () => {
+    expect(await produceAs('upstream', TOPICS.segmentRefreshed.name, 'not-the-password')).toBe('KafkaJSSASLAuthenticationError');
+  });
+});
