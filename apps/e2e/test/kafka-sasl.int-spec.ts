@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TOPICS, type SegmentRefreshedV1 } from '@export/contracts';
+import { Kafka, logLevel } from 'kafkajs';
 import { ApiClient, expectEventually, produceRaw, signToken, startStack, testKafka, type Stack } from '@export/testing';
 import { startSaslBroker, type SaslBroker, type SaslUser } from './support/sasl-broker';
 
@@ -28,10 +29,11 @@ function errorType(error: unknown): string {
 }
 
 /**
- * Kafka is not a trust boundary: on a SASL_SCRAM broker that denies what its ACLs do not allow, every service
- * connects as its own user and a whole export still goes through; a forged write is refused.
+ * Kafka is not a trust boundary: on a SASL_SSL broker (SCRAM-SHA-512 over TLS, a development CA) that denies
+ * what its ACLs do not allow, every service connects as its own user and a whole export still goes through;
+ * a forged write is refused. (`KAFKA_SECURITY=sasl`, the same without TLS, is `startSaslBroker('sasl')`.)
  */
-describe('Kafka over SASL_SCRAM with a user per service and topic ACLs', () => {
+describe('Kafka over SASL_SCRAM and TLS with a user per service and topic ACLs', () => {
   let broker: SaslBroker;
   let stack: Stack;
   let api: ApiClient;
@@ -147,7 +149,7 @@ describe('Kafka over SASL_SCRAM with a user per service and topic ACLs', () => {
     // Each service said how it connected, as whom, and never its password.
     for (const service of SERVICES) {
       const output = stack.services[service === 'autopilot-delivery' ? 'autopilot-delivery-0' : service].output();
-      expect(output).toMatch(new RegExp(`"protocol":"SASL_PLAINTEXT","mechanism":"scram-sha-512","username":"${service}"`));
+      expect(output).toMatch(new RegExp(`"protocol":"SASL_SSL","mechanism":"scram-sha-512","username":"${service}"`));
       expect(output).not.toContain(broker.password(service));
     }
   });
@@ -181,5 +183,34 @@ describe('Kafka over SASL_SCRAM with a user per service and topic ACLs', () => {
 
   it('refuses a wrong password', async () => {
     expect(await produceAs('upstream', TOPICS.segmentRefreshed.name, 'not-the-password')).toBe('KafkaJSSASLAuthenticationError');
+  });
+
+  it("refuses clients that do not trust the broker's CA, and PLAINTEXT clients", async () => {
+    const connect = async (ssl: boolean | undefined): Promise<string> => {
+      const { sasl } = broker.connection('upstream');
+      const kafka = new Kafka({
+        clientId: 'tls-probe',
+        brokers: broker.brokers,
+        ssl,
+        sasl,
+        connectionTimeout: 2000,
+        authenticationTimeout: 2000,
+        requestTimeout: 3000,
+        retry: { retries: 0 },
+        logLevel: logLevel.NOTHING,
+      });
+      const producer = kafka.producer();
+      try {
+        await producer.connect();
+        return 'connected';
+      } catch (error) {
+        return String((error as Error).message);
+      } finally {
+        await producer.disconnect().catch(() => undefined);
+      }
+    };
+    // Node's own CAs do not know the development CA: KAFKA_SSL=true without KAFKA_SSL_CA fails verification.
+    expect(await connect(true)).toMatch(/certificate/);
+    expect(await connect(undefined)).not.toBe('connected');
   });
 });

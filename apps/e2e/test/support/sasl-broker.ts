@@ -10,6 +10,8 @@ export type SaslUser = 'admin' | 'connection-management' | 'segment-extraction' 
 
 export interface SaslBroker {
   brokers: string[];
+  /** The development CA that signed the broker's certificate (SASL_SSL only). */
+  caPath?: string;
   /** How a test client connects as `user` (SCRAM-SHA-512); `password` overrides the real one. */
   connection(user: SaslUser, password?: string): TestKafkaConnection;
   /** The environment a service needs to connect as `user`. */
@@ -23,18 +25,18 @@ const root = join(__dirname, '../../../..');
 const script = join(root, 'tools/kafka/kafka.sh');
 
 /**
- * A SASL_SCRAM broker of this test file alone (`KAFKA_SECURITY=sasl kafka.sh start`): its own free ports and
- * data dir, users and random passwords made by kafka.sh at format time, the ACLs of tools/kafka/acls.txt.
- * The shared PLAINTEXT broker is not touched.
+ * A SASL_SCRAM broker of this test file alone (`KAFKA_SECURITY=sasl|sasl_ssl kafka.sh start`): its own free
+ * ports and data dir, users and random passwords made by kafka.sh at format time, the ACLs of
+ * tools/kafka/acls.txt, and with `sasl_ssl` TLS with a development CA. The shared PLAINTEXT broker is not touched.
  */
-export async function startSaslBroker(): Promise<SaslBroker> {
+export async function startSaslBroker(security: 'sasl' | 'sasl_ssl' = 'sasl_ssl'): Promise<SaslBroker> {
   const port = await freePort();
   let controllerPort = await freePort();
   while (controllerPort === port) controllerPort = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'kafka-sasl-'));
   const env = {
     ...process.env,
-    KAFKA_SECURITY: 'sasl',
+    KAFKA_SECURITY: security,
     KAFKA_PORT: String(port),
     KAFKA_CONTROLLER_PORT: String(controllerPort),
     KAFKA_DATA_DIR: dataDir,
@@ -71,7 +73,14 @@ export async function startSaslBroker(): Promise<SaslBroker> {
     return value;
   };
   const brokers = [`127.0.0.1:${port}`];
-  const admin: TestKafkaConnection = { brokers, sasl: { mechanism: 'scram-sha-512', username: 'admin', password: password('admin') } };
+  const caPath = security === 'sasl_ssl' ? join(dataDir, 'tls', 'ca.pem') : undefined;
+  const ssl = caPath ? { ca: [readFileSync(caPath, 'utf8')] } : undefined;
+  const connection = (user: SaslUser, override?: string): TestKafkaConnection => ({
+    brokers,
+    ...(ssl ? { ssl } : {}),
+    sasl: { mechanism: 'scram-sha-512', username: user, password: override ?? password(user) },
+  });
+  const admin = connection('admin');
   // Fresh topics need a moment before every partition's leader answers offset requests.
   await expectEventually(() => answering(admin), { timeoutMs: 30000, message: 'SASL broker answering for every topic' }).catch(
     (error) => {
@@ -81,13 +90,12 @@ export async function startSaslBroker(): Promise<SaslBroker> {
   );
   return {
     brokers,
+    caPath,
     password,
-    connection: (user, override) => ({
-      brokers,
-      sasl: { mechanism: 'scram-sha-512', username: user, password: override ?? password(user) },
-    }),
+    connection,
     serviceEnv: (user) => ({
       KAFKA_BROKERS: brokers.join(','),
+      ...(caPath ? { KAFKA_SSL: 'true', KAFKA_SSL_CA: caPath } : {}),
       KAFKA_SASL_MECHANISM: 'scram-sha-512',
       KAFKA_SASL_USERNAME: user,
       KAFKA_SASL_PASSWORD: password(user),
