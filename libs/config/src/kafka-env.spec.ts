@@ -80,9 +80,14 @@ describe('kafkaEnv', () => {
     expect(kafkaSecurity(load({ ...production, ...scram, KAFKA_SSL: 'true' })).warnings).toEqual([]);
   });
 
-  it('lets production waive TLS only on purpose, and says so at start', () => {
-    expect(problems({ ...production, KAFKA_ALLOW_PLAINTEXT: 'true' })).toContain('KAFKA_SASL_MECHANISM: required in production');
-    const config = load({ ...production, ...scram, KAFKA_ALLOW_PLAINTEXT: 'true' });
-    expect(kafkaSecurity(config).warnings).toEqual([expect.stringContaining('Kafka traffic is not encrypted')]);
+  it('lets production accept PLAINTEXT only when told so, and says so at every start', () => {
+    const plaintext = load({ ...production, KAFKA_ALLOW_PLAINTEXT: 'true' });
+    expect(kafkaSecurity(plaintext).warnings).toEqual([expect.stringContaining('neither encrypted nor authenticated')]);
+    const unencrypted = load({ ...production, ...scram, KAFKA_ALLOW_PLAINTEXT: 'true' });
+    expect(kafkaSecurity(unencrypted).warnings).toEqual([expect.stringContaining('Kafka traffic is not encrypted')]);
+    const anonymous = load({ ...production, KAFKA_SSL: 'true', KAFKA_ALLOW_PLAINTEXT: 'true' });
+    expect(kafkaSecurity(anonymous).warnings).toEqual([expect.stringContaining('not authenticated')]);
+    // Development says nothing: PLAINTEXT on loopback is its normal case.
+    expect(kafkaSecurity(load({ KAFKA_ALLOW_PLAINTEXT: 'true' })).warnings).toEqual([]);
   });
 });

@@ -46,7 +46,10 @@ export const kafkaEnv = {
   ),
   KAFKA_SASL_USERNAME: optional(z.string()),
   KAFKA_SASL_PASSWORD: optional(z.string()),
-  /** Production only: accept a connection without TLS where the network encrypts (e.g. a mesh doing mTLS). */
+  /**
+   * Production only: accept the PLAINTEXT protocol (no TLS, and no SASL unless set) where the network itself
+   * encrypts and authenticates (e.g. a mesh doing mTLS, or a test on loopback). Warned about at every start.
+   */
   KAFKA_ALLOW_PLAINTEXT: flag(),
 };
 
@@ -64,8 +67,8 @@ export interface KafkaEnv {
  * Cross-field rules of the Kafka settings, for `.superRefine`: SASL needs its mechanism, user and password
  * together; a CA needs TLS. Production needs both: SASL, because the broker's ACLs are what keeps one service
  * (or an upstream platform) from writing another's topics, and they cannot tell anonymous clients apart;
- * TLS, because messages carry customer data and PLAIN carries the password. KAFKA_ALLOW_PLAINTEXT=true
- * waives only TLS, where the network itself encrypts (a mesh with mTLS), and is warned about at start.
+ * TLS, because messages carry customer data and PLAIN carries the password. Only KAFKA_ALLOW_PLAINTEXT=true,
+ * an explicit statement that the network protects the traffic, waives them; each start then says so.
  */
 export function checkKafkaEnv(env: KafkaEnv, ctx: z.RefinementCtx): void {
   const issue = (path: keyof KafkaEnv, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -77,11 +80,11 @@ export function checkKafkaEnv(env: KafkaEnv, ctx: z.RefinementCtx): void {
     issue('KAFKA_SASL_MECHANISM', `required when KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set (${KAFKA_SASL_MECHANISMS.join(', ')})`);
   }
   if (env.KAFKA_SSL_CA && !env.KAFKA_SSL) issue('KAFKA_SSL', 'must be true when KAFKA_SSL_CA is set');
-  if (env.NODE_ENV !== 'production') return;
+  if (env.NODE_ENV !== 'production' || env.KAFKA_ALLOW_PLAINTEXT) return;
   if (!mechanism) {
     issue('KAFKA_SASL_MECHANISM', 'required in production: the broker must know which service connects (its ACLs decide who writes what)');
   }
-  if (!env.KAFKA_SSL && !env.KAFKA_ALLOW_PLAINTEXT) {
+  if (!env.KAFKA_SSL) {
     issue(
       'KAFKA_SSL',
       'must be true in production (messages carry customer data' + (mechanism === 'plain' ? ' and plain sends the password in clear' : '') +
@@ -106,8 +109,16 @@ export function kafkaSecurity(env: KafkaEnv): KafkaSecuritySettings {
       ? { mechanism: env.KAFKA_SASL_MECHANISM, username: env.KAFKA_SASL_USERNAME, password: env.KAFKA_SASL_PASSWORD }
       : undefined;
   const warnings: string[] = [];
-  if (!ssl && env.NODE_ENV === 'production') {
-    warnings.push('Kafka traffic is not encrypted (KAFKA_ALLOW_PLAINTEXT=true): only a network that encrypts it may carry it');
+  if (env.NODE_ENV === 'production') {
+    if (!ssl && !sasl) {
+      warnings.push(
+        'Kafka connection is neither encrypted nor authenticated (KAFKA_ALLOW_PLAINTEXT=true): whoever reaches the brokers reads and writes every topic',
+      );
+    } else if (!ssl) {
+      warnings.push('Kafka traffic is not encrypted (KAFKA_ALLOW_PLAINTEXT=true): only a network that encrypts it may carry it');
+    } else if (!sasl) {
+      warnings.push('Kafka connection is not authenticated (KAFKA_ALLOW_PLAINTEXT=true): the brokers cannot tell this service apart');
+    }
   }
   return { ...(ssl ? { ssl } : {}), ...(sasl ? { sasl } : {}), warnings };
 }
