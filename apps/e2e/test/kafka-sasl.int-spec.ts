@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TOPICS, type SegmentRefreshedV1 } from '@export/contracts';
 import { Kafka, logLevel } from 'kafkajs';
-import { ApiClient, expectEventually, produceRaw, signToken, startStack, testKafka, type Stack } from '@export/testing';
+import { ApiClient, expectEventually, produceRaw, signToken, startStack, testKafka, WORKSPACE_ROOT, type Stack } from '@export/testing';
 import { startSaslBroker, type SaslBroker, type SaslUser } from './support/sasl-broker';
 
 interface RunView {
@@ -212,5 +213,30 @@ describe('Kafka over SASL_SCRAM and TLS with a user per service and topic ACLs',
     // Node's own CAs do not know the development CA: KAFKA_SSL=true without KAFKA_SSL_CA fails verification.
     expect(await connect(true)).toMatch(/certificate/);
     expect(await connect(undefined)).not.toBe('connected');
+  });
+});
+
+/** Each service refuses, at start, Kafka settings that production must not run with, naming the variables. */
+describe('Kafka settings checked at start', () => {
+  const start = (app: string, env: Record<string, string>) =>
+    new Promise<{ code: number | null; text: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(WORKSPACE_ROOT, 'dist', 'apps', app, 'main.js')], {
+        env: { PATH: process.env['PATH'] ?? '', PORT: '1', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let text = '';
+      child.stdout?.on('data', (chunk) => (text += chunk));
+      child.stderr?.on('data', (chunk) => (text += chunk));
+      child.on('exit', (code) => resolve({ code, text }));
+    });
+
+  it.each(SERVICES)('%s refuses PLAINTEXT in production, and a mechanism without its password', async (app) => {
+    const plaintext = await start(app, { NODE_ENV: 'production' });
+    expect(plaintext.code).toBe(1);
+    expect(plaintext.text).toContain('KAFKA_SASL_MECHANISM: required in production');
+    expect(plaintext.text).toContain('KAFKA_SSL: must be true in production');
+    const noPassword = await start(app, { NODE_ENV: 'development', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: app });
+    expect(noPassword.code).toBe(1);
+    expect(noPassword.text).toContain('KAFKA_SASL_PASSWORD: required when KAFKA_SASL_MECHANISM is set');
   });
 });
