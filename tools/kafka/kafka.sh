@@ -432,8 +432,12 @@ do_start() {
       plaintext | sasl | sasl_ssl) ;;
       *) die "KAFKA_SECURITY must be plaintext, sasl or sasl_ssl, not '$SECURITY'" ;;
     esac
-    if [[ -f "$SECURITY_FILE" && "$(cat "$SECURITY_FILE")" != "$SECURITY" ]]; then
-      rm -f "$CREDENTIALS_FILE" "$ADMIN_CONFIG"
+    # Never turn a broker's data into another kind of broker (the shared PLAINTEXT one above all).
+    local made_as
+    made_as="$(cat "$SECURITY_FILE" 2>/dev/null || true)"
+    [[ -z "$made_as" && -f "$KRAFT_DIR/meta.properties" ]] && made_as=plaintext
+    if [[ -n "$made_as" && "$made_as" != "$SECURITY" ]]; then
+      die "$DATA_DIR holds a $made_as broker: KAFKA_SECURITY=$SECURITY needs another KAFKA_DATA_DIR (or 'reset' first)"
     fi
     printf '%s\n' "$SECURITY" >"$SECURITY_FILE"
     ensure_credentials
