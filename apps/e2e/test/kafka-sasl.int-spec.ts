@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TOPICS, type SegmentRefreshedV1 } from '@export/contracts';
 import { Kafka, logLevel } from 'kafkajs';
-import { ApiClient, expectEventually, produceRaw, signToken, startStack, testKafka, WORKSPACE_ROOT, type Stack } from '@export/testing';
+import { ApiClient, expectEventually, freePort, produceRaw, signToken, startStack, testKafka, WORKSPACE_ROOT, type Stack } from '@export/testing';
 import { startSaslBroker, type SaslBroker, type SaslUser } from './support/sasl-broker';
 
 interface RunView {
@@ -184,6 +184,32 @@ describe('Kafka over SASL_SCRAM and TLS with a user per service and topic ACLs',
 
   it('refuses a wrong password', async () => {
     expect(await produceAs('upstream', TOPICS.segmentRefreshed.name, 'not-the-password')).toBe('KafkaJSSASLAuthenticationError');
+  });
+
+  it('stops a service whose password the broker refuses, without logging the password', async () => {
+    const wrong = `wrong-${randomUUID()}`;
+    const port = await freePort();
+    const result = await new Promise<{ code: number | null; text: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(WORKSPACE_ROOT, 'dist', 'apps', 'field-mapping', 'main.js')], {
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          NODE_ENV: 'development',
+          PORT: String(port),
+          KAFKA_GROUP_ID: `field-mapping-${randomUUID().slice(0, 8)}`,
+          ...broker.serviceEnv('field-mapping'),
+          KAFKA_SASL_PASSWORD: wrong,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let text = '';
+      child.stdout?.on('data', (chunk) => (text += chunk));
+      child.stderr?.on('data', (chunk) => (text += chunk));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60000);
+      child.on('exit', (code) => (clearTimeout(timer), resolve({ code, text })));
+    });
+    expect(result.code).toBe(1);
+    expect(result.text).toMatch(/SASL SCRAM SHA512 authentication failed/);
+    expect(result.text).not.toContain(wrong);
   });
 
   it("refuses clients that do not trust the broker's CA, and PLAINTEXT clients", async () => {
