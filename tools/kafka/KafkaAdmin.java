@@ -7,9 +7,16 @@
 //                                               exit 1 on deadline, 2 if pid exits first
 //   create-topics <bootstrap> <file>            lines "name partitions [replicationFactor]";
 //                                               creates the missing ones, skips existing ones
+//   create-acls <bootstrap> <file>              lines "principal operation resourceType patternType name"
+//                                               (ALLOW from any host); adding an existing ACL is a no-op
+//
+// -Dkafka.admin.config=<file>: client properties added to every connection (security.protocol,
+// sasl.mechanism, sasl.jaas.config for a SASL broker). kafka.sh passes it; no secret on a command line.
 //
 // No dependencies beyond kafka-clients.
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,6 +39,13 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartitionInfo;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 public final class KafkaAdmin {
@@ -52,13 +66,16 @@ public final class KafkaAdmin {
       case "create-topics":
         System.exit(createTopics(bootstrap, Path.of(arg(args, 2, null))));
         break;
+      case "create-acls":
+        System.exit(createAcls(bootstrap, Path.of(arg(args, 2, null))));
+        break;
       default:
         usage();
     }
   }
 
   private static void usage() {
-    System.err.println("usage: KafkaAdmin probe|wait|create-topics <bootstrap> ...");
+    System.err.println("usage: KafkaAdmin probe|wait|create-topics|create-acls <bootstrap> ...");
     System.exit(64);
   }
 
@@ -74,6 +91,14 @@ public final class KafkaAdmin {
 
   private static Admin admin(String bootstrap, int requestTimeoutMs) {
     Properties p = new Properties();
+    String config = System.getProperty("kafka.admin.config");
+    if (config != null && !config.isEmpty()) {
+      try (InputStream in = Files.newInputStream(Path.of(config))) {
+        p.load(in);
+      } catch (IOException e) {
+        throw new IllegalStateException("cannot read " + config + ": " + e.getMessage(), e);
+      }
+    }
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(AdminClientConfig.CLIENT_ID_CONFIG, "kafka-sh-admin");
     p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, requestTimeoutMs);
@@ -223,6 +248,47 @@ public final class KafkaAdmin {
         Thread.sleep(100);
       }
       return rc;
+    }
+  }
+
+  private static int createAcls(String bootstrap, Path file) throws Exception {
+    List<AclBinding> acls = new ArrayList<>();
+    int lineNo = 0;
+    for (String raw : Files.readAllLines(file)) {
+      lineNo++;
+      String line = raw.replaceAll("#.*$", "").trim();
+      if (line.isEmpty()) {
+        continue;
+      }
+      String[] f = line.split("\\s+");
+      if (f.length != 5) {
+        System.err.println(file + ":" + lineNo
+            + ": expected 'principal operation resourceType patternType name'");
+        return 65;
+      }
+      try {
+        ResourcePattern resource = new ResourcePattern(ResourceType.fromString(f[2]), f[4],
+            PatternType.fromString(f[3]));
+        AclOperation operation = AclOperation.fromString(f[1]);
+        if (resource.resourceType() == ResourceType.UNKNOWN || resource.patternType() == PatternType.UNKNOWN
+            || operation == AclOperation.UNKNOWN || !f[0].startsWith("User:")) {
+          throw new IllegalArgumentException("unknown principal, operation, resource or pattern type");
+        }
+        acls.add(new AclBinding(resource,
+            new AccessControlEntry(f[0], "*", operation, AclPermissionType.ALLOW)));
+      } catch (IllegalArgumentException e) {
+        System.err.println(file + ":" + lineNo + ": " + e.getMessage() + " in '" + line + "'");
+        return 65;
+      }
+    }
+    if (acls.isEmpty()) {
+      System.out.println("no ACLs in " + file);
+      return 0;
+    }
+    try (Admin admin = admin(bootstrap, 15000)) {
+      admin.createAcls(acls).all().get(30, TimeUnit.SECONDS);
+      System.out.println("ACLs in place: " + acls.size());
+      return 0;
     }
   }
 }

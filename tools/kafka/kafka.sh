@@ -4,6 +4,7 @@
 #
 #   kafka.sh install                 fetch jars (Maven) + compile KafkaAdmin helper; cached
 #   kafka.sh start                   install if needed, format storage once, start, wait until ready
+#   kafka.sh start-secure            the same with KAFKA_SECURITY=sasl_ssl unless KAFKA_SECURITY says sasl
 #   kafka.sh create-topics [FILE]    create missing topics listed in FILE, else $KAFKA_TOPICS_FILE, else
 #                                    <this dir>/topics.txt; lines "name [partitions [replication]]", # comments
 #   kafka.sh status                  is it running / answering metadata requests (exit 0 = answering)
@@ -11,11 +12,23 @@
 #   kafka.sh reset                   stop + wipe the data dir
 #   kafka.sh logs [N]                last N lines of the broker log
 #   kafka.sh bootstrap               print the bootstrap address (127.0.0.1:$KAFKA_PORT)
+#   kafka.sh create-acls [FILE]      add the ACLs listed in FILE (default <this dir>/acls.txt); SASL broker only
+#
+# KAFKA_SECURITY=sasl (at format time; remembered by the data dir): one SASL_PLAINTEXT listener with
+# SCRAM-SHA-512, users created at format time (admin = super user, plus one per service and `upstream`)
+# with random development passwords kept in <data dir>/credentials.properties (mode 600, never printed),
+# StandardAuthorizer with allow.everyone.if.no.acl.found=false, and the ACLs of acls.txt applied on every
+# start. The controller listener authenticates the admin with SASL/PLAIN. KAFKA_SECURITY=sasl_ssl: the same
+# over TLS (SASL_SSL), with a development CA and broker certificate (127.0.0.1, localhost) made by openssl
+# in <data dir>/tls (clients trust tls/ca.pem). Use its own port and data dir, e.g.
+# KAFKA_SECURITY=sasl KAFKA_PORT=29092 KAFKA_CONTROLLER_PORT=29093 KAFKA_DATA_DIR=/tmp/kafka-sasl-29092.
 #
 # Env: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_DATA_DIR (<this dir>/.data),
 #      KAFKA_CACHE_DIR (<this dir>/.cache), KAFKA_TOPICS_FILE, KAFKA_START_TIMEOUT (60),
 #      KAFKA_STOP_TIMEOUT (30), KAFKA_HEAP_OPTS (-Xmx512m -Xms256m), KAFKA_LOG_LEVEL (INFO),
 #      KAFKA_INTERNAL_PARTITIONS (5: partitions of __consumer_offsets & co; a change wipes data),
+#      KAFKA_SECURITY (plaintext | sasl | sasl_ssl; default: what the data dir was made with, else plaintext),
+#      KAFKA_ACLS_FILE (<this dir>/acls.txt),
 #      JAVA_HOME, MVN (maven command, may include extra args; default mvn).
 set -euo pipefail
 
@@ -31,7 +44,9 @@ abspath() { # absolute path without requiring it to exist; relative = relative t
 KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$SCRIPT_DIR/pom.xml" | head -n1)"
 CACHE_DIR="$(abspath "${KAFKA_CACHE_DIR:-$SCRIPT_DIR/.cache}")"
 LIBS_DIR="$CACHE_DIR/libs"
-CLASSES_DIR="$CACHE_DIR/classes"
+# One folder per version of the helper: worktrees (or branches) with different helpers share one cache
+# without recompiling each other's classes under a running command.
+CLASSES_DIR="$CACHE_DIR/classes-$(sha256sum <"$SCRIPT_DIR/KafkaAdmin.java" | cut -c1-12)"
 MARKER="$CACHE_DIR/installed"
 DATA_DIR="$(abspath "${KAFKA_DATA_DIR:-$SCRIPT_DIR/.data}")"
 KRAFT_DIR="$DATA_DIR/kraft"
@@ -42,6 +57,15 @@ PROPS_FILE="$DATA_DIR/server.properties"
 CLUSTER_ID_FILE="$DATA_DIR/cluster.id"
 STATE_FILE="$DATA_DIR/state"
 OWNER_MARK="$DATA_DIR/.kafka-sh-data"
+SECURITY_FILE="$DATA_DIR/security"
+CREDENTIALS_FILE="$DATA_DIR/credentials.properties"
+ADMIN_CONFIG="$DATA_DIR/admin.properties"
+TLS_DIR="$DATA_DIR/tls"
+ACLS_FILE="${KAFKA_ACLS_FILE:-$SCRIPT_DIR/acls.txt}"
+SASL_USERS=(admin connection-management segment-extraction field-mapping autopilot-delivery upstream)
+SECURITY="${KAFKA_SECURITY:-$(cat "$SECURITY_FILE" 2>/dev/null || echo plaintext)}"
+is_sasl() { [[ "$SECURITY" == sasl || "$SECURITY" == sasl_ssl ]]; }
+client_protocol() { case "$SECURITY" in sasl) echo SASL_PLAINTEXT ;; sasl_ssl) echo SASL_SSL ;; *) echo PLAINTEXT ;; esac; }
 
 HOST=127.0.0.1
 PORT="${KAFKA_PORT:-9092}"
@@ -126,7 +150,9 @@ do_install() {
 }
 
 admin() { # admin SUBCOMMAND ARGS...: run the KafkaAdmin helper (one JVM)
-  "$JAVA" "${CLI_JVM_OPTS[@]}" -cp "$CLASSES_DIR:$LIBS_DIR/*" KafkaAdmin "$@"
+  local config=()
+  if is_sasl; then config=("-Dkafka.admin.config=$ADMIN_CONFIG"); fi
+  "$JAVA" "${CLI_JVM_OPTS[@]}" "${config[@]}" -cp "$CLASSES_DIR:$LIBS_DIR/*" KafkaAdmin "$@"
 }
 
 # ---------------------------------------------------------------------------------------- helpers
@@ -167,17 +193,92 @@ print_log_tail() {
   done
 }
 
+credential() { sed -n "s/^$1=//p" "$CREDENTIALS_FILE" | head -n1; }
+
+ensure_tls() { # a development CA and a broker certificate for 127.0.0.1/localhost, made once per data dir
+  [[ "$SECURITY" == sasl_ssl ]] || return 0
+  [[ -s "$TLS_DIR/keystore.pem" && -s "$TLS_DIR/ca.pem" ]] && return 0
+  command -v openssl >/dev/null 2>&1 || die "openssl not found (needed for KAFKA_SECURITY=sasl_ssl)"
+  rm -rf "$TLS_DIR"
+  mkdir -p "$TLS_DIR"
+  (
+    cd "$TLS_DIR"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 30 -subj "/CN=kafka.sh development CA"
+    openssl req -newkey rsa:2048 -nodes -keyout broker.key -out broker.csr -subj "/CN=localhost"
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >broker.ext
+    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out broker.pem -days 30 -extfile broker.ext
+    cat broker.key broker.pem >keystore.pem
+    rm -f ca.key broker.csr broker.ext ca.srl
+  ) >"$DATA_DIR/tls.out" 2>&1 || { cat "$DATA_DIR/tls.out" >&2; die "could not make the development certificates"; }
+  chmod 644 "$TLS_DIR/ca.pem"
+}
+
+ensure_credentials() { # random development passwords, made once per data dir; a new set needs new storage
+  is_sasl || return 0
+  umask 077
+  chmod 700 "$DATA_DIR"
+  if [[ ! -s "$CREDENTIALS_FILE" ]]; then
+    if [[ -d "$KRAFT_DIR" ]]; then wipe_kraft "new SASL credentials"; fi
+    local user
+    { printf '# Development-only SCRAM-SHA-512 passwords of this broker (made by kafka.sh; never logged).\n'
+      for user in "${SASL_USERS[@]}"; do
+        printf '%s=%s\n' "$user" "$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)"
+      done
+    } >"$CREDENTIALS_FILE.tmp"
+    mv "$CREDENTIALS_FILE.tmp" "$CREDENTIALS_FILE"
+  fi
+  cat >"$ADMIN_CONFIG" <<EOF
+security.protocol=$(client_protocol)
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$(credential admin)";
+EOF
+  if [[ "$SECURITY" == sasl_ssl ]]; then
+    printf 'ssl.truststore.type=PEM\nssl.truststore.location=%s\n' "$TLS_DIR/ca.pem" >>"$ADMIN_CONFIG"
+  fi
+}
+
 write_properties() {
+  umask 077 # the SASL variant holds the admin password
+  local listeners
+  if is_sasl; then
+    local pw proto; pw="$(credential admin)"; proto="$(client_protocol)"
+    listeners="$(cat <<EOF
+listeners=$proto://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
+advertised.listeners=$proto://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
+listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,$proto:$proto
+inter.broker.listener.name=$proto
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.${proto,,}.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$pw";
+# SCRAM credentials live in the metadata log, which the controller serves: its listener uses PLAIN.
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$pw" user_admin="$pw";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin
+allow.everyone.if.no.acl.found=false
+EOF
+)"
+    if [[ "$SECURITY" == sasl_ssl ]]; then
+      listeners+="$(printf '\nssl.keystore.type=PEM\nssl.keystore.location=%s\nssl.truststore.type=PEM\nssl.truststore.location=%s' \
+        "$TLS_DIR/keystore.pem" "$TLS_DIR/ca.pem")"
+    fi
+  else
+    listeners="$(cat <<EOF
+listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+EOF
+)"
+  fi
   cat >"$PROPS_FILE" <<EOF
 # Generated by tools/kafka/kafka.sh on every start: edits are overwritten.
 process.roles=broker,controller
 node.id=$NODE_ID
 controller.quorum.bootstrap.servers=$HOST:$CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
+$listeners
 log.dirs=$KRAFT_DIR
 
 num.partitions=6
@@ -212,8 +313,10 @@ EOF
 }
 
 state_string() { # what the formatted storage depends on; a change wipes the broker state
-  printf 'kafka=%s node=%s controller=%s:%s internal-partitions=%s\n' \
-    "$KAFKA_VERSION" "$NODE_ID" "$HOST" "$CONTROLLER_PORT" "$INTERNAL_PARTITIONS"
+  local security="" # unchanged for plaintext, so existing data dirs are kept
+  if is_sasl; then security=" security=$SECURITY users=$(IFS=,; echo "${SASL_USERS[*]}")"; fi
+  printf 'kafka=%s node=%s controller=%s:%s internal-partitions=%s%s\n' \
+    "$KAFKA_VERSION" "$NODE_ID" "$HOST" "$CONTROLLER_PORT" "$INTERNAL_PARTITIONS" "$security"
 }
 
 meta_value() { sed -n "s/^$1=//p" "$KRAFT_DIR/meta.properties" 2>/dev/null | head -n1; }
@@ -251,10 +354,16 @@ prepare_storage() {
   [[ -s "$CLUSTER_ID_FILE" ]] || new_cluster_id >"$CLUSTER_ID_FILE"
   if [[ -f "$KRAFT_DIR/meta.properties" ]]; then return 0; fi
 
-  local cid attempt; cid="$(cat "$CLUSTER_ID_FILE")"
+  local cid attempt scram=() user; cid="$(cat "$CLUSTER_ID_FILE")"
+  if is_sasl; then
+    # Bootstrapped into the metadata log with the storage (KIP-900): no user exists before the first start.
+    for user in "${SASL_USERS[@]}"; do
+      scram+=(--add-scram "SCRAM-SHA-512=[name=$user,password=$(credential "$user")]")
+    done
+  fi
   for attempt in 1 2; do
     if "$JAVA" "${CLI_JVM_OPTS[@]}" -cp "$LIBS_DIR/*" kafka.tools.StorageTool format \
-      --standalone -t "$cid" -c "$PROPS_FILE" --ignore-formatted >"$DATA_DIR/format.out" 2>&1; then
+      --standalone -t "$cid" -c "$PROPS_FILE" --ignore-formatted "${scram[@]}" >"$DATA_DIR/format.out" 2>&1; then
       state_string >"$STATE_FILE"
       FORMATTED=1
       return 0
@@ -319,6 +428,20 @@ do_start() {
     port_open "$CONTROLLER_PORT" && die "controller port $CONTROLLER_PORT is already in use"
     install_locked
     mkdir -p "$DATA_DIR"
+    case "$SECURITY" in
+      plaintext | sasl | sasl_ssl) ;;
+      *) die "KAFKA_SECURITY must be plaintext, sasl or sasl_ssl, not '$SECURITY'" ;;
+    esac
+    # Never turn a broker's data into another kind of broker (the shared PLAINTEXT one above all).
+    local made_as
+    made_as="$(cat "$SECURITY_FILE" 2>/dev/null || true)"
+    [[ -z "$made_as" && -f "$KRAFT_DIR/meta.properties" ]] && made_as=plaintext
+    if [[ -n "$made_as" && "$made_as" != "$SECURITY" ]]; then
+      die "$DATA_DIR holds a $made_as broker: KAFKA_SECURITY=$SECURITY needs another KAFKA_DATA_DIR (or 'reset' first)"
+    fi
+    printf '%s\n' "$SECURITY" >"$SECURITY_FILE"
+    ensure_credentials
+    ensure_tls
     write_properties
     FORMATTED=0
     prepare_storage
@@ -338,8 +461,12 @@ do_start() {
       wait_ready "$pid" || rc=$?
     fi
   fi
+  if [[ $rc == 0 ]] && is_sasl; then
+    admin create-acls "$BOOTSTRAP" "$ACLS_FILE" >"$DATA_DIR/acls.out" 2>&1 \
+      || { cat "$DATA_DIR/acls.out" >&2; die "could not create the ACLs of $ACLS_FILE"; }
+  fi
   case $rc in
-    0) log "ready on $BOOTSTRAP in $(elapsed "$t0"): $(tail -n1 "$DATA_DIR/wait.out")" ;;
+    0) log "ready on $BOOTSTRAP ($SECURITY) in $(elapsed "$t0"): $(tail -n1 "$DATA_DIR/wait.out")" ;;
     2) print_log_tail 60; rm -f "$PID_FILE"; die "broker process exited during startup" ;;
     *) print_log_tail 60; cat "$DATA_DIR/wait.out" >&2 || true
        log "not answering after ${START_TIMEOUT}s; stopping it"; do_stop >/dev/null 2>&1 || true
@@ -398,6 +525,13 @@ do_create_topics() {
   admin create-topics "$BOOTSTRAP" "$file"
 }
 
+do_create_acls() {
+  is_sasl || die "ACLs need a SASL broker (KAFKA_SECURITY=sasl or sasl_ssl)"
+  ensure_helper
+  port_open "$PORT" || die "no broker on $BOOTSTRAP; run: KAFKA_SECURITY=sasl $0 start"
+  admin create-acls "$BOOTSTRAP" "${1:-$ACLS_FILE}"
+}
+
 do_reset() {
   do_stop
   if [[ -d "$DATA_DIR" ]]; then
@@ -409,13 +543,15 @@ do_reset() {
   fi
 }
 
-usage() { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 cmd="${1:-help}"
 [[ $# -gt 0 ]] && shift
 case "$cmd" in
   install) install_locked ;;
   start) with_lock 9 "$DATA_DIR" do_start ;;
+  start-secure) [[ "$SECURITY" == sasl ]] || SECURITY=sasl_ssl; with_lock 9 "$DATA_DIR" do_start ;;
+  create-acls) do_create_acls "$@" ;;
   stop) with_lock 9 "$DATA_DIR" do_stop ;;
   status) do_status ;;
   reset) with_lock 9 "$DATA_DIR" do_reset ;;

@@ -1,3 +1,4 @@
+import { kafkaSecurity } from '@export/config';
 import { KafkaModule } from '@export/kafka';
 import { LoggingModule } from '@export/logging';
 import { ObservabilityModule } from '@export/observability';
@@ -25,7 +26,7 @@ export class AppModule {
       imports: [
         LoggingModule.forRoot({ service: 'autopilot-delivery', level: config.LOG_LEVEL }),
         ObservabilityModule.forRoot({ service: 'autopilot-delivery' }),
-        KafkaModule.forRoot({ service: 'autopilot-delivery', brokers: config.KAFKA_BROKERS, logger }),
+        KafkaModule.forRoot({ service: 'autopilot-delivery', brokers: config.KAFKA_BROKERS, logger, ...kafkaSecurity(config) }),
         DatabaseModule.forRoot(config.DATABASE_URL),
         PacingModule.forRoot({
           redisUrl: config.REDIS_URL,

@@ -1,11 +1,12 @@
 import { join } from 'node:path';
-import { commonEnv, databaseEnv, secretEnv } from '@export/config';
+import { checkKafkaEnv, commonEnv, databaseEnv, kafkaEnv, secretEnv } from '@export/config';
 import { z } from 'zod';
 
 const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 
 export const DeliveryConfig = z.object({
   ...commonEnv,
+  ...kafkaEnv,
   ...databaseEnv,
   /** Health, readiness and metrics. */
   PORT: z.coerce.number().int().min(1).max(65535).default(3003),
@@ -41,7 +42,7 @@ export const DeliveryConfig = z.object({
   DELIVERY_POLL_MS: ms(250),
   CREDENTIALS_CACHE_MS: ms(30_000),
   MIGRATIONS_DIR: z.string().default(join(__dirname, 'migrations')),
-});
+}).superRefine(checkKafkaEnv);
 export type DeliveryConfig = z.infer<typeof DeliveryConfig>;
 
 export const SECRET_NAMES = ['INTERNAL_AUTH_SECRET'];

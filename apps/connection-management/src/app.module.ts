@@ -1,3 +1,4 @@
+import { kafkaSecurity } from '@export/config';
 import { KafkaModule } from '@export/kafka';
 import { LoggingModule } from '@export/logging';
 import { ObservabilityModule } from '@export/observability';
@@ -49,7 +50,7 @@ export class AppModule {
       imports: [
         LoggingModule.forRoot({ service: 'connection-management', level: config.LOG_LEVEL }),
         ObservabilityModule.forRoot({ service: 'connection-management' }),
-        KafkaModule.forRoot({ service: 'connection-management', brokers: config.KAFKA_BROKERS, logger }),
+        KafkaModule.forRoot({ service: 'connection-management', brokers: config.KAFKA_BROKERS, logger, ...kafkaSecurity(config) }),
         DatabaseModule.forRoot(config.DATABASE_URL),
         JwtModule.register({ secret: config.AUTH_JWT_SECRET, verifyOptions: { algorithms: ['HS256'] } }),
       ],

@@ -1,4 +1,4 @@
-import { commonEnv, databaseEnv, resolveSnapshotRoot, secretEnv, snapshotEnv } from '@export/config';
+import { checkKafkaEnv, commonEnv, databaseEnv, kafkaEnv, resolveSnapshotRoot, secretEnv, snapshotEnv } from '@export/config';
 import { z } from 'zod';
 import { isValidEncryptionKey } from './credentials/credentials-cipher';
 
@@ -16,6 +16,7 @@ const flag = z
 
 const ControlPlaneEnv = z.object({
   ...commonEnv,
+  ...kafkaEnv,
   ...databaseEnv,
   /** `<SNAPSHOT_ROOT>/<tenantId>/`: the only folder a tenant's segment-refreshed events may name (checked lexically). */
   ...snapshotEnv,
@@ -79,7 +80,9 @@ export const ControlPlaneConfig = ControlPlaneEnv.superRefine((env, ctx) => {
       if (value && !value.startsWith('https://')) problem(name, 'must be an https:// URL in production');
     }
   }
-}).transform(resolveSnapshotRoot);
+})
+  .superRefine(checkKafkaEnv)
+  .transform(resolveSnapshotRoot);
 export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfig>;
 
 export const CONTROL_PLANE_SECRETS = [

@@ -56,6 +56,8 @@ describe('connection-management artifact (dist/main.js)', () => {
         LOG_LEVEL: 'debug',
         NODE_ENV: 'production',
         SNAPSHOT_ROOT: '/data/snapshots',
+        // The shared test broker is PLAINTEXT on loopback; production refuses it unless told.
+        KAFKA_ALLOW_PLAINTEXT: 'true',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -204,7 +206,7 @@ describe('connection-management artifact (dist/main.js)', () => {
   it('refuses to start in production with development secrets, naming them', async () => {
     const res = await new Promise<{ code: number | null; text: string }>((resolve) => {
       const p = spawn(process.execPath, [MAIN], {
-        env: { ...process.env, NODE_ENV: 'production', PORT: '1', SNAPSHOT_ROOT: '/data/snapshots' },
+        env: { ...process.env, NODE_ENV: 'production', KAFKA_ALLOW_PLAINTEXT: 'true', PORT: '1', SNAPSHOT_ROOT: '/data/snapshots' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let text = '';

@@ -77,6 +77,8 @@ describe('field-mapping artifact, installed and started outside the repository',
       env: {
         PATH: process.env['PATH'] ?? '',
         NODE_ENV: 'production',
+        // The shared test broker is PLAINTEXT on loopback; production refuses it unless told.
+        KAFKA_ALLOW_PLAINTEXT: 'true',
         PORT: String(port),
         KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
         KAFKA_GROUP_ID: groupId,

@@ -1,4 +1,4 @@
-import { commonEnv, resolveSnapshotRoot, snapshotEnv } from '@export/config';
+import { checkKafkaEnv, commonEnv, kafkaEnv, resolveSnapshotRoot, snapshotEnv } from '@export/config';
 import { z } from 'zod';
 
 const bytes = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
@@ -15,6 +15,7 @@ export const SegmentExtractionConfig = z.object({
   SNAPSHOT_MAX_RECORD_BYTES: bytes(1024, 64 * 1024 ** 2, 1024 ** 2),
   /** More columns (CSV header, model.json attributes) fail the run; a JSONL object with more keys is rejected. */
   SNAPSHOT_MAX_COLUMNS: bytes(1, 100_000, 1000),
+  ...kafkaEnv,
   /** Health, readiness and metrics. */
   PORT: z.coerce.number().int().min(1).max(65535).default(3001),
   KAFKA_GROUP_ID: z.string().min(1).default('segment-extraction'),
@@ -30,5 +31,7 @@ export const SegmentExtractionConfig = z.object({
     .default(256 * 1024),
   /** Batches sent before the first is acknowledged: enough to hide broker latency, few enough to keep memory flat. */
   EXTRACTION_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(32).default(4),
-}).transform(resolveSnapshotRoot);
+})
+  .superRefine(checkKafkaEnv)
+  .transform(resolveSnapshotRoot);
 export type SegmentExtractionConfig = z.infer<typeof SegmentExtractionConfig>;

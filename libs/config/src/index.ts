@@ -1,2 +1,3 @@
 export * from './load-config';
 export * from './snapshot-env';
+export * from './kafka-env';

@@ -3,17 +3,19 @@ import type { TopicName } from '@export/contracts';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { EventPublisher } from './event-publisher';
-import { createKafka } from './kafka-client';
+import { createKafka, describeKafkaSecurity, type KafkaSecurityOptions } from './kafka-client';
 import { TopicConsumer, type TopicConsumerOptions } from './topic-consumer';
 
 export const KAFKA = Symbol('KAFKA');
 export const KAFKA_LOGGER = Symbol('KAFKA_LOGGER');
 
-export interface KafkaModuleOptions {
+export interface KafkaModuleOptions extends KafkaSecurityOptions {
   /** Service name: the kafkajs client id and the producer header. */
   service: string;
   brokers: string[];
   logger: Logger;
+  /** Said once at start (e.g. an unencrypted connection that production allowed on purpose). */
+  warnings?: string[];
 }
 
 /**
@@ -122,7 +124,10 @@ async function withTimeout(check: DependencyCheck, ms: number): Promise<boolean>
 @Module({})
 export class KafkaModule {
   static forRoot(options: KafkaModuleOptions): DynamicModule {
-    const kafka = createKafka({ clientId: options.service, brokers: options.brokers, logger: options.logger });
+    const { service, brokers, logger, ssl, sasl } = options;
+    const kafka = createKafka({ clientId: service, brokers, logger, ssl, sasl });
+    logger.info({ brokers, ...describeKafkaSecurity({ ssl, sasl }) }, 'kafka connection');
+    for (const warning of options.warnings ?? []) logger.warn({ brokers }, warning);
     return {
       module: KafkaModule,
       providers: [

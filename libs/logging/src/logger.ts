@@ -21,6 +21,9 @@ export const REDACTED_PATHS = [
   'CREDENTIALS_ENCRYPTION_KEY',
   'AUTH_JWT_SECRET',
   'INTERNAL_AUTH_SECRET',
+  'KAFKA_SASL_PASSWORD',
+  '*.KAFKA_SASL_PASSWORD',
+  '*.sasl.password',
 ];
 
 export interface LoggerOptions {

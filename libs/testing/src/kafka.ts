@@ -1,19 +1,29 @@
 import { createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type KafkaConfig } from 'kafkajs';
 
 export const TEST_KAFKA_BROKERS = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
 
-export function testKafka(clientId = `test-${randomUUID().slice(0, 8)}`): Kafka {
-  return new Kafka({ clientId, brokers: TEST_KAFKA_BROKERS, logLevel: logLevel.NOTHING });
+/** Where and how a test's own clients connect; default: the shared broker, PLAINTEXT. */
+export interface TestKafkaConnection {
+  brokers: string[];
+  ssl?: KafkaConfig['ssl'];
+  sasl?: KafkaConfig['sasl'];
+}
+
+export const defaultTestKafka = (): TestKafkaConnection => ({ brokers: TEST_KAFKA_BROKERS });
+
+export function testKafka(clientId = `test-${randomUUID().slice(0, 8)}`, connection: TestKafkaConnection = defaultTestKafka()): Kafka {
+  return new Kafka({ clientId, ...connection, logLevel: logLevel.NOTHING });
 }
 
 /** Produces raw values (strings, so tests can also send malformed JSON) to a topic. */
 export async function produceRaw(
   topic: string,
   messages: { key?: string; value: string | null; headers?: Record<string, string> }[],
+  connection?: TestKafkaConnection,
 ): Promise<void> {
-  const producer = testKafka().producer({ allowAutoTopicCreation: false });
+  const producer = testKafka(undefined, connection).producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
     await producer.send({ topic, messages, acks: -1 });
@@ -35,9 +45,9 @@ export interface CollectedMessage {
  */
 export async function collectMessages(
   topics: string[],
-  { fromBeginning = false }: { fromBeginning?: boolean } = {},
+  { fromBeginning = false, connection }: { fromBeginning?: boolean; connection?: TestKafkaConnection } = {},
 ): Promise<{ messages: CollectedMessage[]; stop: () => Promise<void> }> {
-  const kafka = testKafka();
+  const kafka = testKafka(undefined, connection);
   const consumer: Consumer = kafka.consumer({ groupId: `test-collector-${randomUUID()}` });
   const messages: CollectedMessage[] = [];
   await consumer.connect();
@@ -73,8 +83,8 @@ export async function collectMessages(
  * Commits the current end of each topic for a consumer group that has no members yet, so a service
  * started with that group sees only messages written from now on (tests share one broker and its history).
  */
-export async function startGroupAtEnd(groupId: string, topics: readonly string[]): Promise<void> {
-  const admin = testKafka().admin();
+export async function startGroupAtEnd(groupId: string, topics: readonly string[], connection?: TestKafkaConnection): Promise<void> {
+  const admin = testKafka(undefined, connection).admin();
   await admin.connect();
   try {
     for (const topic of topics) {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { createTestDatabase, type TestDatabase } from './database';
 import { TOPICS } from '@export/contracts';
-import { freePort, startGroupAtEnd, TEST_KAFKA_BROKERS } from './kafka';
+import { defaultTestKafka, freePort, startGroupAtEnd, type TestKafkaConnection } from './kafka';
 import { startServiceProcess, WORKSPACE_ROOT, type ServiceProcess } from './service-process';
 import { TEST_SNAPSHOT_ROOT } from './snapshots';
 
@@ -26,6 +26,11 @@ export interface StackOptions {
   snapshotRoot?: string;
   /** Extra environment per app (e.g. `{ 'autopilot-delivery': { AUTOPILOT_PACING_MARGIN_MS: '4' } }`). */
   env?: Partial<Record<string, Record<string, string>>>;
+  /**
+   * The broker the services use and how the stack's own clients (consumer-group set-up) connect to it;
+   * default: the shared broker, PLAINTEXT. The services' own credentials go in `env` (KAFKA_SASL_*).
+   */
+  kafka?: TestKafkaConnection;
 }
 
 export interface Stack {
@@ -81,8 +86,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const apiUrl = `http://127.0.0.1:${ports.api}`;
   const snapshotRoot = options.snapshotRoot ?? TEST_SNAPSHOT_ROOT;
   const internalUrl = `http://127.0.0.1:${ports.internal}`;
+  const kafka = options.kafka ?? defaultTestKafka();
   const common = {
-    KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
+    KAFKA_BROKERS: kafka.brokers.join(','),
     LOG_LEVEL: options.logLevel ?? 'info',
     AUTH_JWT_SECRET: DEV_JWT_SECRET,
     INTERNAL_AUTH_SECRET: DEV_INTERNAL_AUTH_SECRET,
@@ -93,12 +99,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const stackId = randomBytes(4).toString('hex');
   const group = (service: string) => `${service}-${stackId}`;
   await Promise.all([
-    startGroupAtEnd(group('connection-management'), [TOPICS.segmentRefreshed.name]),
-    startGroupAtEnd(`${group('connection-management')}.run-events`, [TOPICS.runEvents.name]),
-    startGroupAtEnd(group('segment-extraction'), [TOPICS.runRequested.name]),
-    startGroupAtEnd(group('field-mapping'), [TOPICS.profilesExtracted.name]),
-    startGroupAtEnd(group('autopilot-delivery'), [TOPICS.contactsMapped.name]),
-    startGroupAtEnd(`${group('autopilot-delivery')}-control`, [TOPICS.runControl.name]),
+    startGroupAtEnd(group('connection-management'), [TOPICS.segmentRefreshed.name], kafka),
+    startGroupAtEnd(`${group('connection-management')}.run-events`, [TOPICS.runEvents.name], kafka),
+    startGroupAtEnd(group('segment-extraction'), [TOPICS.runRequested.name], kafka),
+    startGroupAtEnd(group('field-mapping'), [TOPICS.profilesExtracted.name], kafka),
+    startGroupAtEnd(group('autopilot-delivery'), [TOPICS.contactsMapped.name], kafka),
+    startGroupAtEnd(`${group('autopilot-delivery')}-control`, [TOPICS.runControl.name], kafka),
   ]);
   const deliveries: ServiceProcess[] = [];
   const launchers = new Map<string, () => Promise<ServiceProcess>>();
