@@ -141,7 +141,7 @@ describe('internal listener and service credential (real PostgreSQL and Kafka)',
 
     const ok = await call(credentialsPath(connectionA, runId));
     expect(ok.status).toBe(200);
-    expect(ok.body).toEqual({ connectionId: connectionA, tenantId: tenant, apiKey, status: 'active' });
+    expect(ok.body).toEqual({ connectionId: connectionA, tenantId: tenant, apiKey, status: 'active', keyVersion: 1 });
     expect(ok.headers.get('cache-control')).toBe('no-store');
 
     // The run must be named.
@@ -219,5 +219,25 @@ describe('internal listener and service credential (real PostgreSQL and Kafka)',
     } finally {
       await cancel(runId);
     }
+  });
+
+  it('gives the key version: saving the key again (even the same one) moves it on, so a rejection of the old one no longer holds', async () => {
+    const versionNow = async () => {
+      const runId = await runningRun();
+      try {
+        const res = await cp.callInternal('GET', credentialsPath(connectionA, runId), { token: service });
+        return res.body as { apiKey: string; keyVersion: number };
+      } finally {
+        await cancel(runId);
+      }
+    };
+    const before = await versionNow();
+    expect(before.keyVersion).toBeGreaterThanOrEqual(1);
+    // Renaming is no key change.
+    await cp.call('PATCH', `/v1/connections/${connectionA}`, { token: admin, body: { displayName: 'renamed' } });
+    expect((await versionNow()).keyVersion).toBe(before.keyVersion);
+    // The same key saved again (an admin re-enabled it in Autopilot) and checked: a new version.
+    await cp.call('PATCH', `/v1/connections/${connectionA}`, { token: admin, body: { apiKey: before.apiKey } });
+    expect(await versionNow()).toEqual({ ...before, keyVersion: before.keyVersion + 1, status: expect.any(String) });
   });
 });

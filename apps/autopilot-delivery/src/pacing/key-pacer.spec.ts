@@ -47,6 +47,18 @@ describe('KeyPacer', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(280);
   });
 
+  it('forgets a dead key once the connection saved it again (a new key version), for every instance', async () => {
+    const a = new KeyPacer(redis, { rps: 100, marginMs: 0, prefix });
+    const b = new KeyPacer(redis, { rps: 100, marginMs: 0, prefix });
+    const hash = keyHash(randomUUID());
+    await a.markDead(hash, 3);
+    await expect(b.isDead(hash, 3)).resolves.toBe(true);
+    await expect(b.acquire(hash, undefined, 3)).rejects.toBeInstanceOf(KeyRejectedError);
+    // The admin re-saved the same key and it passed Autopilot's check: version 4 is alive everywhere.
+    await expect(b.isDead(hash, 4)).resolves.toBe(false);
+    await expect(b.acquire(hash, undefined, 4)).resolves.toBeUndefined();
+  });
+
   it('refuses a dead key at once', async () => {
     const pacer = new KeyPacer(redis, { rps: 0, marginMs: 0, prefix });
     const hash = keyHash(randomUUID());

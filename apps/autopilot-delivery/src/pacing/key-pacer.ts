@@ -16,9 +16,10 @@ export class KeyRejectedError extends Error {
 
 // Slot reservation (a GCRA-style "next free time" per key), atomic in Redis and timed by Redis' clock, so
 // every instance sees one schedule. Times are microseconds, kept as strings: Lua numbers lose digits in
-// tostring(). Returns the microseconds to wait before the reserved slot, or -1 when the key is dead.
+// tostring(). Returns the microseconds to wait before the reserved slot, or -1 when the key is dead: its dead
+// flag holds the key version that Autopilot rejected (ARGV[2] is the version in use).
 const RESERVE = `
-if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+if redis.call('GET', KEYS[2]) == ARGV[2] then return -1 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
@@ -40,7 +41,7 @@ return 0
 `;
 
 type PacerRedis = Redis & {
-  pacerReserve(slotKey: string, deadKey: string, intervalUs: string): Promise<number>;
+  pacerReserve(slotKey: string, deadKey: string, intervalUs: string, version: string): Promise<number>;
   pacerSlowDown(slotKey: string, delayUs: string): Promise<number>;
 };
 
@@ -76,17 +77,20 @@ export class KeyPacer {
     this.prefix = options.prefix ?? 'autopilot-delivery';
   }
 
-  /** Waits for this key's next slot. Throws KeyRejectedError for a dead key, or the signal's reason. */
-  async acquire(hash: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * Waits for this key's next slot. Throws KeyRejectedError when this version of the key is dead, or the
+   * signal's reason. `version` is the connection's key version (see markDead).
+   */
+  async acquire(hash: string, signal?: AbortSignal, version = 1): Promise<void> {
     signal?.throwIfAborted();
     const waitUs = Number(
-      await this.redis.pacerReserve(this.slotKey(hash), this.deadKey(hash), String(this.intervalUs)),
+      await this.redis.pacerReserve(this.slotKey(hash), this.deadKey(hash), String(this.intervalUs), String(version)),
     );
     if (waitUs < 0) throw new KeyRejectedError();
     if (waitUs > 0) {
       await sleep(waitUs / 1000, undefined, { signal });
       // The key may have been rejected while this call waited for its slot.
-      if (await this.isDead(hash)) throw new KeyRejectedError();
+      if (await this.isDead(hash, version)) throw new KeyRejectedError();
     }
   }
 
@@ -95,12 +99,17 @@ export class KeyPacer {
     await this.redis.pacerSlowDown(this.slotKey(hash), String(Math.round(ms * 1000)));
   }
 
-  async markDead(hash: string): Promise<void> {
-    await this.redis.set(this.deadKey(hash), '1', 'PX', this.options.deadTtlMs ?? 24 * 3600 * 1000);
+  /**
+   * After a 401: no instance calls with this version of the key any more. The flag is versioned: once an admin
+   * saves the connection's key again and it passes Autopilot's check, the connection's key version grows and
+   * the same key is usable again at once (an unversioned flag would block it for `deadTtlMs`).
+   */
+  async markDead(hash: string, version = 1): Promise<void> {
+    await this.redis.set(this.deadKey(hash), String(version), 'PX', this.options.deadTtlMs ?? 24 * 3600 * 1000);
   }
 
-  async isDead(hash: string): Promise<boolean> {
-    return (await this.redis.exists(this.deadKey(hash))) === 1;
+  async isDead(hash: string, version = 1): Promise<boolean> {
+    return (await this.redis.get(this.deadKey(hash))) === String(version);
   }
 
   private slotKey(hash: string): string {

@@ -72,8 +72,8 @@ export class AutopilotCaller {
    * A call bound to one key and one abort signal. `log` (the run's logger, with its correlation id) records
    * every call at debug level, so one correlation id leads from the segment event to the last Autopilot call.
    */
-  forKey(hash: string, signal: AbortSignal, log: Logger = this.logger): PacedCall {
-    const budget = { waitedMs: 0 };
+  forKey(hash: string, signal: AbortSignal, log: Logger = this.logger, keyVersion = 1): PacedCall {
+    const budget = { waitedMs: 0, keyVersion };
     return (route, send) => this.call(hash, route, send, signal, log, budget);
   }
 
@@ -83,11 +83,11 @@ export class AutopilotCaller {
     send: () => Promise<T>,
     signal: AbortSignal,
     log: Logger,
-    budget: { waitedMs: number },
+    budget: { waitedMs: number; keyVersion: number },
   ): Promise<T> {
     return this.policy.execute(async ({ attempt }) => {
       for (let limited = 1; ; limited++) {
-        await this.pacer.acquire(hash, signal);
+        await this.pacer.acquire(hash, signal, budget.keyVersion);
         const started = performance.now();
         try {
           const result = await send();
@@ -108,7 +108,7 @@ export class AutopilotCaller {
             continue;
           }
           if (isAutopilotFailure(error, 'key-rejected')) {
-            await this.pacer.markDead(hash);
+            await this.pacer.markDead(hash, budget.keyVersion);
             throw new KeyRejectedError();
           }
           throw error;

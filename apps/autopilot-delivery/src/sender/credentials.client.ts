@@ -7,6 +7,8 @@ const Credentials = z.object({
   tenantId: z.string(),
   apiKey: z.string().min(1),
   status: z.enum(['active', 'needs-attention', 'deleted']),
+  /** Grows each time the key is saved and passes Autopilot's check: a key dead at an older version is alive again. */
+  keyVersion: z.number().int().min(1).default(1),
 });
 export type Credentials = z.infer<typeof Credentials>;
 

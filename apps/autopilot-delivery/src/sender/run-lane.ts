@@ -95,7 +95,7 @@ export class RunLane {
         apiKey: credentials.apiKey,
         timeoutMs: this.deps.autopilot.timeoutMs,
       });
-      const call = this.deps.caller.forKey(hash, signal, this.log);
+      const call = this.deps.caller.forKey(hash, signal, this.log, credentials.keyVersion);
       const lists = new RunLists(this.deps.lists, client, call, hash, this.run.spec.segments);
       await lists.resolve();
       await this.deliverAll(client, call, lists);
@@ -201,7 +201,7 @@ export class RunLane {
           throw new RunFailure('CONNECTION_MISSING', `Connection ${connectionId} was deleted`);
         if (
           credentials.status === 'needs-attention' ||
-          (await this.deps.pacer.isDead(keyHash(credentials.apiKey)))
+          (await this.deps.pacer.isDead(keyHash(credentials.apiKey), credentials.keyVersion))
         ) {
           throw new KeyRejectedError();
         }

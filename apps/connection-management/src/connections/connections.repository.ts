@@ -18,6 +18,8 @@ export interface ConnectionRecord {
   allowContributors: boolean;
   exportUsers: string[];
   createdAt: Date;
+  /** Grows with every key saved (see migration 1767100000002). */
+  keyVersion: number;
 }
 
 interface ConnectionRow {
@@ -29,10 +31,11 @@ interface ConnectionRow {
   allow_contributors: boolean;
   export_users: string[];
   created_at: Date;
+  key_version: number;
 }
 
 const COLUMNS =
-  'id, tenant_id, display_name, api_key_last4, status, allow_contributors, export_users, created_at';
+  'id, tenant_id, display_name, api_key_last4, status, allow_contributors, export_users, created_at, key_version';
 
 function toRecord(row: ConnectionRow): ConnectionRecord {
   return {
@@ -44,6 +47,7 @@ function toRecord(row: ConnectionRow): ConnectionRecord {
     allowContributors: row.allow_contributors,
     exportUsers: row.export_users,
     createdAt: row.created_at,
+    keyVersion: row.key_version,
   };
 }
 
@@ -131,6 +135,7 @@ export class ConnectionsRepository {
          api_key_last4 = COALESCE($7, api_key_last4),
          -- a new key that Autopilot accepted clears a previous key rejection
          status = CASE WHEN $6::text IS NULL THEN status ELSE 'active' END,
+         key_version = CASE WHEN $6::text IS NULL THEN key_version ELSE key_version + 1 END,
          updated_at = now()
        WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING ${COLUMNS}`,
       [

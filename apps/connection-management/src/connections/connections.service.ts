@@ -35,6 +35,8 @@ export interface ConnectionCredentials {
   tenantId: string;
   apiKey: string;
   status: ConnectionRecord['status'];
+  /** Grows with every key saved: delivery keeps its "key rejected" flag per version. */
+  keyVersion: number;
 }
 
 const toView = (c: ConnectionRecord): ConnectionView => ({
@@ -198,7 +200,7 @@ export class ConnectionsService {
         });
       const apiKey = this.cipher.decrypt(found.sealed, keyBinding(tenant, connectionId));
       this.audit.info(audit, 'credentials.decrypted');
-      return { connectionId, tenantId: tenant, apiKey, status: found.record.status };
+      return { connectionId, tenantId: tenant, apiKey, status: found.record.status, keyVersion: found.record.keyVersion };
     } catch (error) {
       const code = error instanceof AppError ? (error.details.code ?? error.kind) : 'error';
       this.audit.warn({ ...audit, code }, 'credentials.refused');

@@ -19,6 +19,7 @@ const connection = (overrides: Partial<ConnectionRecord> = {}): ConnectionRecord
   allowContributors: false,
   exportUsers: [],
   createdAt: new Date(0),
+  keyVersion: 1,
   ...overrides,
 });
 
