@@ -1,3 +1,4 @@
+import { databaseTimeouts, kafkaConsumerTimings } from '@export/config';
 import { KafkaModule } from '@export/kafka';
 import { LoggingModule } from '@export/logging';
 import { ObservabilityModule } from '@export/observability';
@@ -49,8 +50,13 @@ export class AppModule {
       imports: [
         LoggingModule.forRoot({ service: 'connection-management', level: config.LOG_LEVEL }),
         ObservabilityModule.forRoot({ service: 'connection-management' }),
-        KafkaModule.forRoot({ service: 'connection-management', brokers: config.KAFKA_BROKERS, logger }),
-        DatabaseModule.forRoot(config.DATABASE_URL),
+        KafkaModule.forRoot({
+          service: 'connection-management',
+          brokers: config.KAFKA_BROKERS,
+          logger,
+          consumerTimings: kafkaConsumerTimings(config),
+        }),
+        DatabaseModule.forRoot(config.DATABASE_URL, databaseTimeouts(config)),
         JwtModule.register({ secret: config.AUTH_JWT_SECRET, verifyOptions: { algorithms: ['HS256'] } }),
       ],
       controllers: [

@@ -1,3 +1,4 @@
+import { kafkaConsumerTimings } from '@export/config';
 import { KafkaModule } from '@export/kafka';
 import { LoggingModule } from '@export/logging';
 import { ObservabilityModule } from '@export/observability';
@@ -14,7 +15,12 @@ export class AppModule {
       imports: [
         LoggingModule.forRoot({ service: 'segment-extraction', level: config.LOG_LEVEL }),
         ObservabilityModule.forRoot({ service: 'segment-extraction' }),
-        KafkaModule.forRoot({ service: 'segment-extraction', brokers: config.KAFKA_BROKERS, logger }),
+        KafkaModule.forRoot({
+          service: 'segment-extraction',
+          brokers: config.KAFKA_BROKERS,
+          logger,
+          consumerTimings: kafkaConsumerTimings(config),
+        }),
         ExtractionModule.register(config, logger),
       ],
     };
