@@ -12,6 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { TOPICS } from '@export/contracts';
 import { collectMessages, expectEventually, produceRaw, TEST_KAFKA_BROKERS, testKafka, WORKSPACE_ROOT } from '@export/testing';
@@ -145,7 +146,8 @@ async function kill(): Promise<void> {
       last['extraSecondsOverBaseline'] = Math.round((last.eventToRunEndSeconds - baselineSeconds) * 10) / 10;
     }
     const peaks = await bench.peaks();
-    save('resilience-kill', results, { peakRssMiB: peaks });
+    // Recovery figures depend on the machine's load (a starved CPU slows process start and the group join).
+    save('resilience-kill', results, { peakRssMiB: peaks, brokers: TEST_KAFKA_BROKERS, loadAverageAtEnd: loadavg().map((l) => Math.round(l * 10) / 10) });
   } finally {
     await Promise.allSettled([extracted.stop(), mapped.stop()]);
     await bench.stop();
