@@ -52,14 +52,14 @@ describe('loadConfig', () => {
 });
 
 describe('recovery and database bounds', () => {
-  it('defaults: 10 s group session, 1 s heartbeats, 20 s rebalance; 30 s statements, 60 s idle in transaction', () => {
+  it('defaults: 10 s group session, 1 s heartbeats, 20 s rebalance; 60 s statements, 60 s idle in transaction', () => {
     const config = loadConfig('svc', z.object({ ...commonEnv, ...databaseEnv }), {});
     expect(kafkaConsumerTimings(config)).toEqual({ sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, rebalanceTimeoutMs: 20_000 });
     expect(databaseTimeouts(config)).toEqual({
-      statementTimeoutMs: 30_000,
+      statementTimeoutMs: 60_000,
       idleInTransactionTimeoutMs: 60_000,
       connectionTimeoutMs: 5_000,
-      queryTimeoutMs: 35_000,
+      queryTimeoutMs: 65_000,
     });
   });
 

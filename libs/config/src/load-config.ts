@@ -74,13 +74,13 @@ export const databaseEnv = {
     .default('postgres://postgres@127.0.0.1:5432/segment_export')
     .refine((s) => /^postgres(ql)?:\/\//.test(s), 'must be a postgres:// URL'),
   /** A statement running longer is cancelled by the server (0 = no limit). */
-  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(60_000),
   /** A session idle inside an open transaction longer is terminated by the server (0 = no limit). */
   DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(0).default(60_000),
   /** Connecting to the server takes at most this long (0 = no limit). */
   DATABASE_CONNECTION_TIMEOUT_MS: z.coerce.number().int().min(0).default(5_000),
   /** Client side: a query unanswered after this long fails, also when the server is gone (0 = no limit). */
-  DATABASE_QUERY_TIMEOUT_MS: z.coerce.number().int().min(0).default(35_000),
+  DATABASE_QUERY_TIMEOUT_MS: z.coerce.number().int().min(0).default(65_000),
 };
 
 /** The pool timeouts of a config parsed with databaseEnv (see @export/database DatabaseTimeouts). */

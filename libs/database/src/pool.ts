@@ -19,10 +19,10 @@ export interface DatabaseTimeouts {
 
 /** Defaults of DATABASE_*_TIMEOUT_MS (see libs/config databaseEnv). */
 export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = {
-  statementTimeoutMs: 30_000,
+  statementTimeoutMs: 60_000,
   idleInTransactionTimeoutMs: 60_000,
   connectionTimeoutMs: 5_000,
-  queryTimeoutMs: 35_000,
+  queryTimeoutMs: 65_000,
 };
 
 export interface PoolOptions {
