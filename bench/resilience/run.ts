@@ -12,6 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { TOPICS } from '@export/contracts';
 import { collectMessages, expectEventually, produceRaw, TEST_KAFKA_BROKERS, testKafka, WORKSPACE_ROOT } from '@export/testing';
@@ -95,31 +96,58 @@ async function kill(): Promise<void> {
     const b = await startRun(baseline);
     results.push(await finishCase('no fault (baseline)', baseline, b.at, opts.profiles));
     const baselineSeconds = results[0].eventToRunEndSeconds;
-    const cases: { service: string; when: string; ready: (runId: string, tenant: Tenant) => Promise<boolean> }[] = [
-      { service: 'segment-extraction', when: 'a third of the batches extracted', ready: async (runId) => countFor(extracted.messages, runId) >= batches / 3 },
-      { service: 'field-mapping', when: 'a third of the batches mapped', ready: async (runId) => countFor(mapped.messages, runId) >= batches / 3 },
-      { service: 'autopilot-delivery-0', when: 'a third of the contacts delivered', ready: async (_runId, t) => (await contactsOfKey(bench, t.apiKey)) >= opts.profiles / 3 },
-      { service: 'connection-management', when: 'a third of the contacts delivered', ready: async (_runId, t) => (await contactsOfKey(bench, t.apiKey)) >= opts.profiles / 3 },
+    // `progress`: a figure of the run that only the killed service (restarted) moves on; the run has resumed
+    // when it goes past what it was just after the kill.
+    const deliveredSeenByControlPlane = async (tenant: Tenant) => {
+      const run = await tenant.latestRun().catch(() => undefined);
+      if (!run) return -1;
+      return ['succeeded', 'failed', 'skipped', 'canceled'].includes(run.status) ? Number.MAX_SAFE_INTEGER : (run.counts['delivered'] ?? 0);
+    };
+    const cases: {
+      service: string;
+      when: string;
+      ready: (runId: string, tenant: Tenant) => Promise<boolean>;
+      progress: (runId: string, tenant: Tenant) => Promise<number>;
+    }[] = [
+      { service: 'segment-extraction', when: 'a third of the batches extracted', ready: async (runId) => countFor(extracted.messages, runId) >= batches / 3, progress: async (runId) => countFor(extracted.messages, runId) },
+      { service: 'field-mapping', when: 'a third of the batches mapped', ready: async (runId) => countFor(mapped.messages, runId) >= batches / 3, progress: async (runId) => countFor(mapped.messages, runId) },
+      { service: 'autopilot-delivery-0', when: 'a third of the contacts delivered', ready: async (_runId, t) => (await contactsOfKey(bench, t.apiKey)) >= opts.profiles / 3, progress: (_runId, t) => contactsOfKey(bench, t.apiKey) },
+      { service: 'connection-management', when: 'a third of the contacts delivered', ready: async (_runId, t) => (await contactsOfKey(bench, t.apiKey)) >= opts.profiles / 3, progress: (_runId, t) => deliveredSeenByControlPlane(t) },
     ];
     for (const c of cases) {
       const tenant = await createTenant(bench, { profiles: opts.profiles, file, name: `kill-${c.service.replace(/-0$/, '')}` });
       const { at, runId } = await startRun(tenant);
       await expectEventually(() => c.ready(runId, tenant), { timeoutMs: 120000, intervalMs: 50, message: `${c.when}` });
       const killedWhenDelivered = await contactsOfKey(bench, tenant.apiKey);
+      // The control plane's figure is read before the kill (its API goes down with it).
+      const progressBeforeKill = c.service === 'connection-management' ? await c.progress(runId, tenant) : undefined;
       const killedAt = Date.now();
       await bench.stack.services[c.service].kill();
-      // Ready means consuming again: the new member joins once the group drops the killed one (session timeout).
-      await bench.stack.restart(c.service);
-      const restartSeconds = secondsBetween(killedAt, Date.now());
+      // Started again at once (process start included in every figure below). Ready means consuming again:
+      // the new member joins once the group has dropped the killed one (KAFKA_SESSION_TIMEOUT_MS).
+      const restarted = bench.stack.restart(c.service).then(() => Date.now());
+      // What the killed process had already sent settles within a moment; the restarted one is not up yet.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const progressAtKill = progressBeforeKill ?? (await c.progress(runId, tenant));
+      const resumedAt = await expectEventually(
+        async () => ((await c.progress(runId, tenant)) > progressAtKill ? Date.now() : undefined),
+        { timeoutMs: 180000, intervalMs: 50, message: `${c.service} to resume the run` },
+      );
+      const readyAt = await restarted;
+      const restartSeconds = secondsBetween(killedAt, readyAt);
       results.push(await finishCase(`SIGKILL ${c.service.replace(/-0$/, '')} (${c.when})`, tenant, at, opts.profiles, {
         restartSeconds,
+        killToResumeSeconds: secondsBetween(killedAt, resumedAt),
+        // Negative: the run moved on before the restarted process reported ready.
+        readyToResumeSeconds: Math.round((resumedAt - readyAt) / 100) / 10,
         contactsInSimulatorAtKill: killedWhenDelivered,
       }, undefined, killedAt));
       const last = results[results.length - 1];
       last['extraSecondsOverBaseline'] = Math.round((last.eventToRunEndSeconds - baselineSeconds) * 10) / 10;
     }
     const peaks = await bench.peaks();
-    save('resilience-kill', results, { peakRssMiB: peaks });
+    // Recovery figures depend on the machine's load (a starved CPU slows process start and the group join).
+    save('resilience-kill', results, { peakRssMiB: peaks, brokers: TEST_KAFKA_BROKERS, loadAverageAtEnd: loadavg().map((l) => Math.round(l * 10) / 10) });
   } finally {
     await Promise.allSettled([extracted.stop(), mapped.stop()]);
     await bench.stop();
@@ -310,10 +338,17 @@ async function malformed(): Promise<void> {
 function save(name: string, results: CaseResult[], extra: Record<string, unknown>): void {
   const bars = (value: (r: CaseResult) => number, target?: (r: CaseResult) => number): Bar[] =>
     results.map((r) => ({ label: r.case.replace(/ \(.*\)$/, '').slice(0, 38), value: value(r), target: target?.(r) }));
+  const recovered = results.filter((r) => typeof r['killToResumeSeconds'] === 'number');
+  const recovery = recovered.map((r) => ({
+    label: r.case.replace(/ \(.*\)$/, '').slice(0, 38),
+    value: r['killToResumeSeconds'] as number,
+    target: 15,
+  }));
   saveResult(name, { options: opts, cases: results, ...extra }, [
     { title: 'delivered contacts (target: expected)', unit: '', bars: bars((r) => r.delivered, (r) => r.expected) },
     { title: 'contacts upserted more than once (duplicates sent)', unit: '', bars: bars((r) => r.duplicatesSent) },
     { title: 'event to run end', unit: 's', bars: bars((r) => r.eventToRunEndSeconds) },
+    ...(recovery.length ? [{ title: 'kill to run resumed, restart at once (target: 15 s)', unit: 's', bars: recovery }] : []),
   ]);
 }
 

@@ -1,4 +1,4 @@
-import { kafkaSecurity } from '@export/config';
+import { databaseTimeouts, kafkaConsumerTimings, kafkaSecurity } from '@export/config';
 import { KafkaModule } from '@export/kafka';
 import { LoggingModule } from '@export/logging';
 import { ObservabilityModule } from '@export/observability';
@@ -26,8 +26,14 @@ export class AppModule {
       imports: [
         LoggingModule.forRoot({ service: 'autopilot-delivery', level: config.LOG_LEVEL }),
         ObservabilityModule.forRoot({ service: 'autopilot-delivery' }),
-        KafkaModule.forRoot({ service: 'autopilot-delivery', brokers: config.KAFKA_BROKERS, logger, ...kafkaSecurity(config) }),
-        DatabaseModule.forRoot(config.DATABASE_URL),
+        KafkaModule.forRoot({
+          service: 'autopilot-delivery',
+          brokers: config.KAFKA_BROKERS,
+          logger,
+          consumerTimings: kafkaConsumerTimings(config),
+          ...kafkaSecurity(config),
+        }),
+        DatabaseModule.forRoot(config.DATABASE_URL, databaseTimeouts(config)),
         PacingModule.forRoot({
           redisUrl: config.REDIS_URL,
           rps: config.AUTOPILOT_RATE_LIMIT_RPS,

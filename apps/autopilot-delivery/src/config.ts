@@ -37,8 +37,14 @@ export const DeliveryConfig = z.object({
   DELIVERY_MAX_RUNS: z.coerce.number().int().min(1).default(16),
   /** Bulk calls in flight per run. */
   DELIVERY_CALLS_PER_RUN: z.coerce.number().int().min(1).default(4),
-  /** A run's lease: another instance takes it over this long after its holder stopped renewing it. */
-  DELIVERY_LEASE_MS: ms(30_000),
+  /**
+   * A run's lease: another instance (or the restarted one) takes it over this long after its holder stopped
+   * renewing it, so it bounds the pause of a run after a crash. The holder renews every quarter of it; a
+   * holder stalled longer than ~3/4 of it (GC pause, starved CPU, database unreachable) may be taken over:
+   * its next ledger write finds the lease gone and it stops (fencing), so that costs at most the calls it had
+   * in flight being repeated, never a contact counted twice.
+   */
+  DELIVERY_LEASE_MS: z.coerce.number().int().min(1000).default(10_000),
   DELIVERY_POLL_MS: ms(250),
   CREDENTIALS_CACHE_MS: ms(30_000),
   MIGRATIONS_DIR: z.string().default(join(__dirname, 'migrations')),

@@ -126,4 +126,30 @@ describe('autopilot-delivery scaled out', () => {
     ]);
     expect(rows).toEqual([{ used: 3000 }]);
   }, 90_000);
+
+  it('a stopped instance (SIGTERM) hands its runs over at once: another resumes long before the lease would expire', async () => {
+    await Promise.all(instances.splice(0).map((i) => i.stop()));
+    const groupId = uid('delivery-handover');
+    // A lease far longer than the test may wait: only an explicit release lets the other instance resume.
+    const startLong = (joinGroup: boolean) =>
+      startDelivery(
+        environment.deliveryEnv({ KAFKA_GROUP_ID: groupId, DELIVERY_MAX_RUNS: '1', DELIVERY_LEASE_MS: '120000' }),
+        { joinGroup },
+      ).then((instance) => {
+        instances.push(instance);
+        return instance;
+      });
+    const first = await startLong(false);
+    const t = await tenant();
+    const run = runSpec({ tenantId: t.tenantId, connectionId: t.connectionId });
+    await publishRun(run, emails('handover', 3000));
+    await waitForEvent(events, run.runId, 'delivery-progress');
+    await startLong(true);
+    await first.stop('SIGTERM');
+    const stoppedAt = Date.now();
+    const completed = await waitForEvent(events, run.runId, 'delivery-completed', 45_000);
+    expect(Date.now() - stoppedAt).toBeLessThan(45_000);
+    expect(completed.counts).toMatchObject({ eligible: 3000, delivered: 3000, failed: 0 });
+    expect(await t.contacts()).toHaveLength(3000);
+  }, 120_000);
 });

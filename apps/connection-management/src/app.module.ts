@@ -1,4 +1,4 @@
-import { kafkaSecurity } from '@export/config';
+import { databaseTimeouts, kafkaConsumerTimings, kafkaSecurity } from '@export/config';
 import { KafkaModule } from '@export/kafka';
 import { LoggingModule } from '@export/logging';
 import { ObservabilityModule } from '@export/observability';
@@ -50,8 +50,14 @@ export class AppModule {
       imports: [
         LoggingModule.forRoot({ service: 'connection-management', level: config.LOG_LEVEL }),
         ObservabilityModule.forRoot({ service: 'connection-management' }),
-        KafkaModule.forRoot({ service: 'connection-management', brokers: config.KAFKA_BROKERS, logger, ...kafkaSecurity(config) }),
-        DatabaseModule.forRoot(config.DATABASE_URL),
+        KafkaModule.forRoot({
+          service: 'connection-management',
+          brokers: config.KAFKA_BROKERS,
+          logger,
+          consumerTimings: kafkaConsumerTimings(config),
+          ...kafkaSecurity(config),
+        }),
+        DatabaseModule.forRoot(config.DATABASE_URL, databaseTimeouts(config)),
         JwtModule.register({ secret: config.AUTH_JWT_SECRET, verifyOptions: { algorithms: ['HS256'] } }),
       ],
       controllers: [

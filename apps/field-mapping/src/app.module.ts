@@ -1,4 +1,4 @@
-import { kafkaSecurity } from '@export/config';
+import { kafkaConsumerTimings, kafkaSecurity } from '@export/config';
 import { KafkaModule } from '@export/kafka';
 import { LoggingModule } from '@export/logging';
 import { ObservabilityModule } from '@export/observability';
@@ -15,7 +15,13 @@ export class AppModule {
       imports: [
         LoggingModule.forRoot({ service: 'field-mapping', level: config.LOG_LEVEL }),
         ObservabilityModule.forRoot({ service: 'field-mapping' }),
-        KafkaModule.forRoot({ service: 'field-mapping', brokers: config.KAFKA_BROKERS, logger, ...kafkaSecurity(config) }),
+        KafkaModule.forRoot({
+          service: 'field-mapping',
+          brokers: config.KAFKA_BROKERS,
+          logger,
+          consumerTimings: kafkaConsumerTimings(config),
+          ...kafkaSecurity(config),
+        }),
         MappingModule.register(config, logger),
       ],
     };

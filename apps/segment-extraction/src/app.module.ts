@@ -1,4 +1,4 @@
-import { kafkaSecurity } from '@export/config';
+import { kafkaConsumerTimings, kafkaSecurity } from '@export/config';
 import { KafkaModule } from '@export/kafka';
 import { LoggingModule } from '@export/logging';
 import { ObservabilityModule } from '@export/observability';
@@ -15,7 +15,13 @@ export class AppModule {
       imports: [
         LoggingModule.forRoot({ service: 'segment-extraction', level: config.LOG_LEVEL }),
         ObservabilityModule.forRoot({ service: 'segment-extraction' }),
-        KafkaModule.forRoot({ service: 'segment-extraction', brokers: config.KAFKA_BROKERS, logger, ...kafkaSecurity(config) }),
+        KafkaModule.forRoot({
+          service: 'segment-extraction',
+          brokers: config.KAFKA_BROKERS,
+          logger,
+          consumerTimings: kafkaConsumerTimings(config),
+          ...kafkaSecurity(config),
+        }),
         ExtractionModule.register(config, logger),
       ],
     };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { allowsDevelopmentDefaults, assertProductionSecrets, commonEnv, ConfigError, loadConfig, secretEnv } from './load-config';
+import { allowsDevelopmentDefaults, assertProductionSecrets, commonEnv, ConfigError, databaseEnv, databaseTimeouts, kafkaConsumerTimings, loadConfig, secretEnv } from './load-config';
 
 const schema = z.object({ ...commonEnv, PORT: z.coerce.number().int().min(1).max(65535).default(3000), SECRET: secretEnv('x'.repeat(32)) });
 
@@ -48,5 +48,23 @@ describe('loadConfig', () => {
     }
     expect(() => loadConfig('svc', schema, { NODE_ENV: 'staging' })).toThrow(/NODE_ENV/);
     expect(() => loadConfig('svc', schema, { NODE_ENV: '' })).toThrow(/NODE_ENV/);
+  });
+});
+
+describe('recovery and database bounds', () => {
+  it('defaults: 10 s group session, 1 s heartbeats, 20 s rebalance; 60 s statements, 60 s idle in transaction', () => {
+    const config = loadConfig('svc', z.object({ ...commonEnv, ...databaseEnv }), {});
+    expect(kafkaConsumerTimings(config)).toEqual({ sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, rebalanceTimeoutMs: 20_000 });
+    expect(databaseTimeouts(config)).toEqual({
+      statementTimeoutMs: 60_000,
+      idleInTransactionTimeoutMs: 60_000,
+      connectionTimeoutMs: 5_000,
+      queryTimeoutMs: 65_000,
+    });
+  });
+
+  it('keeps heartbeats at most a third of the session timeout', () => {
+    const config = loadConfig('svc', z.object(commonEnv), { KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_HEARTBEAT_INTERVAL_MS: '5000' });
+    expect(kafkaConsumerTimings(config).heartbeatIntervalMs).toBe(2000);
   });
 });

@@ -43,14 +43,60 @@ export const commonEnv = {
     .default('127.0.0.1:9092')
     .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'each broker must be host:port')).min(1)),
+  /**
+   * The group drops a consumer that has not heartbeated for this long: the time a crashed instance's
+   * partitions wait before a restarted or surviving one gets them. The broker accepts 6 s to 5 min
+   * (group.min/max.session.timeout.ms); below ~6 s a GC pause or a starved CPU evicts healthy members.
+   */
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(1000).default(10_000),
+  /** Heartbeat period (also of the pacemaker during long handlers); at most a third of the session timeout. */
+  KAFKA_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).default(1_000),
+  /** How long a rebalance waits for live members to rejoin before it goes on without them. */
+  KAFKA_REBALANCE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(20_000),
 };
+
+/** The group timings of a config parsed with commonEnv (see @export/kafka ConsumerTimings). */
+export function kafkaConsumerTimings(config: {
+  KAFKA_SESSION_TIMEOUT_MS: number;
+  KAFKA_HEARTBEAT_INTERVAL_MS: number;
+  KAFKA_REBALANCE_TIMEOUT_MS: number;
+}) {
+  return {
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: Math.min(config.KAFKA_HEARTBEAT_INTERVAL_MS, Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 3)),
+    rebalanceTimeoutMs: config.KAFKA_REBALANCE_TIMEOUT_MS,
+  };
+}
 
 export const databaseEnv = {
   DATABASE_URL: z
     .string()
     .default('postgres://postgres@127.0.0.1:5432/segment_export')
     .refine((s) => /^postgres(ql)?:\/\//.test(s), 'must be a postgres:// URL'),
+  /** A statement running longer is cancelled by the server (0 = no limit). */
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(60_000),
+  /** A session idle inside an open transaction longer is terminated by the server (0 = no limit). */
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(0).default(60_000),
+  /** Connecting to the server takes at most this long (0 = no limit). */
+  DATABASE_CONNECTION_TIMEOUT_MS: z.coerce.number().int().min(0).default(5_000),
+  /** Client side: a query unanswered after this long fails, also when the server is gone (0 = no limit). */
+  DATABASE_QUERY_TIMEOUT_MS: z.coerce.number().int().min(0).default(65_000),
 };
+
+/** The pool timeouts of a config parsed with databaseEnv (see @export/database DatabaseTimeouts). */
+export function databaseTimeouts(config: {
+  DATABASE_STATEMENT_TIMEOUT_MS: number;
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: number;
+  DATABASE_CONNECTION_TIMEOUT_MS: number;
+  DATABASE_QUERY_TIMEOUT_MS: number;
+}) {
+  return {
+    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    idleInTransactionTimeoutMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    connectionTimeoutMs: config.DATABASE_CONNECTION_TIMEOUT_MS,
+    queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS,
+  };
+}
 
 /** A secret with a development default; production refuses to start while the default is in place. */
 export function secretEnv(devDefault: string, minLength = 32) {

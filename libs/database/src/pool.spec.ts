@@ -1,4 +1,11 @@
-import { isDatabaseReady, poolConfig } from './pool';
+import { DEFAULT_DATABASE_TIMEOUTS, isDatabaseReady, poolConfig } from './pool';
+
+const defaults = {
+  statement_timeout: DEFAULT_DATABASE_TIMEOUTS.statementTimeoutMs,
+  idle_in_transaction_session_timeout: DEFAULT_DATABASE_TIMEOUTS.idleInTransactionTimeoutMs,
+  connectionTimeoutMillis: DEFAULT_DATABASE_TIMEOUTS.connectionTimeoutMs,
+  query_timeout: DEFAULT_DATABASE_TIMEOUTS.queryTimeoutMs,
+};
 
 describe('poolConfig', () => {
   it('sets the search path to the schema when one is given', () => {
@@ -6,6 +13,7 @@ describe('poolConfig', () => {
       connectionString: 'postgres://h/db',
       max: 10,
       options: '-c search_path=control_plane',
+      ...defaults,
     });
   });
 
@@ -13,6 +21,21 @@ describe('poolConfig', () => {
     expect(poolConfig('postgres://h/db', { max: 20 })).toEqual({
       connectionString: 'postgres://h/db',
       max: 20,
+      ...defaults,
+    });
+  });
+
+  it('bounds every session: statement, idle in transaction, connecting, waiting for an answer', () => {
+    expect(
+      poolConfig('postgres://h/db', {
+        max: 5,
+        timeouts: { statementTimeoutMs: 1000, idleInTransactionTimeoutMs: 2000, connectionTimeoutMs: 300, queryTimeoutMs: 0 },
+      }),
+    ).toMatchObject({
+      statement_timeout: 1000,
+      idle_in_transaction_session_timeout: 2000,
+      connectionTimeoutMillis: 300,
+      query_timeout: 0,
     });
   });
 });

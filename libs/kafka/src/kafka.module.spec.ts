@@ -51,3 +51,37 @@ describe('KafkaConsumers.pauseWhileDown', () => {
     expect(a.resume).toHaveBeenCalledTimes(1);
   });
 });
+
+describe('KafkaConsumers group timings', () => {
+  function kafkaRecordingConsumerConfig() {
+    const configs: Record<string, unknown>[] = [];
+    const consumer = { on: jest.fn(), events: {} };
+    const kafka = {
+      consumer: jest.fn((config: Record<string, unknown>) => {
+        configs.push(config);
+        return consumer;
+      }),
+    };
+    return { kafka, configs };
+  }
+
+  it('gives every consumer a 10 s session, 1 s heartbeats and a 20 s rebalance timeout by default (not kafkajs 30 s)', () => {
+    const { kafka, configs } = kafkaRecordingConsumerConfig();
+    new KafkaConsumers(kafka as never, {} as EventPublisher, pino({ level: 'silent' })).register({
+      groupId: 'g',
+      topics: [],
+      handle: async () => undefined,
+    });
+    expect(configs[0]).toMatchObject({ sessionTimeout: 10_000, heartbeatInterval: 1_000, rebalanceTimeout: 20_000 });
+  });
+
+  it("applies the service's timings (KAFKA_SESSION_TIMEOUT_MS ...) to every consumer it registers", () => {
+    const { kafka, configs } = kafkaRecordingConsumerConfig();
+    new KafkaConsumers(kafka as never, {} as EventPublisher, pino({ level: 'silent' }), {
+      sessionTimeoutMs: 45_000,
+      heartbeatIntervalMs: 3_000,
+      rebalanceTimeoutMs: 60_000,
+    }).register({ groupId: 'g', topics: [], handle: async () => undefined });
+    expect(configs[0]).toMatchObject({ sessionTimeout: 45_000, heartbeatInterval: 3_000, rebalanceTimeout: 60_000 });
+  });
+});

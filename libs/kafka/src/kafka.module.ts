@@ -1,13 +1,14 @@
-import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import type { TopicName } from '@export/contracts';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { EventPublisher } from './event-publisher';
 import { createKafka, describeKafkaSecurity, type KafkaSecurityOptions } from './kafka-client';
-import { TopicConsumer, type TopicConsumerOptions } from './topic-consumer';
+import { TopicConsumer, type ConsumerTimings, type TopicConsumerOptions } from './topic-consumer';
 
 export const KAFKA = Symbol('KAFKA');
 export const KAFKA_LOGGER = Symbol('KAFKA_LOGGER');
+export const KAFKA_CONSUMER_TIMINGS = Symbol('KAFKA_CONSUMER_TIMINGS');
 
 export interface KafkaModuleOptions extends KafkaSecurityOptions {
   /** Service name: the kafkajs client id and the producer header. */
@@ -16,6 +17,8 @@ export interface KafkaModuleOptions extends KafkaSecurityOptions {
   logger: Logger;
   /** Said once at start (e.g. an unencrypted connection that production allowed on purpose). */
   warnings?: string[];
+  /** Group timings of every consumer of the service (KAFKA_SESSION_TIMEOUT_MS ...); defaults DEFAULT_CONSUMER_TIMINGS. */
+  consumerTimings?: Partial<ConsumerTimings>;
 }
 
 /**
@@ -34,10 +37,14 @@ export class KafkaConsumers implements OnApplicationBootstrap, OnApplicationShut
     @Inject(KAFKA) private readonly kafka: Kafka,
     private readonly publisher: EventPublisher,
     @Inject(KAFKA_LOGGER) private readonly logger: Logger,
+    @Optional() @Inject(KAFKA_CONSUMER_TIMINGS) private readonly timings: Partial<ConsumerTimings> = {},
   ) {}
 
   register<N extends TopicName>(options: TopicConsumerOptions<N>): TopicConsumer<N> {
-    const consumer = new TopicConsumer(this.kafka, this.publisher, this.logger.child({ groupId: options.groupId }), options);
+    const consumer = new TopicConsumer(this.kafka, this.publisher, this.logger.child({ groupId: options.groupId }), {
+      ...this.timings,
+      ...options,
+    });
     this.consumers.push(consumer as unknown as TopicConsumer<TopicName>);
     return consumer;
   }
@@ -133,6 +140,7 @@ export class KafkaModule {
       providers: [
         { provide: KAFKA, useValue: kafka },
         { provide: KAFKA_LOGGER, useValue: options.logger },
+        { provide: KAFKA_CONSUMER_TIMINGS, useValue: options.consumerTimings ?? {} },
         { provide: EventPublisher, useValue: new EventPublisher(kafka, options.service, options.logger) },
         KafkaConsumers,
       ],

@@ -31,7 +31,10 @@ export interface TopicConsumerOptions<N extends TopicName> {
   fromBeginning?: boolean;
   /** Partitions processed at the same time by this instance (kafkajs default is 1). */
   partitionsConsumedConcurrently?: number;
+  /** See ConsumerTimings; defaults DEFAULT_CONSUMER_TIMINGS. */
   sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  rebalanceTimeoutMs?: number;
   /**
    * Bound of a failure that may pass on retry (see failureClass): attempts (default 10) and time since the
    * first failure (default 5 min), whichever comes first; then the message is dead-lettered. Outages of a
@@ -47,9 +50,32 @@ export interface TopicConsumerOptions<N extends TopicName> {
   failRunAs?: RunStage;
   retryInitialDelayMs?: number;
   retryMaxDelayMs?: number;
-  /** How often the pacemaker heartbeats while a handler runs. */
+  /** How often the pacemaker heartbeats while a handler runs (default: the heartbeat interval). */
   pacemakerIntervalMs?: number;
 }
+
+/**
+ * How fast a group notices a dead member, and what that costs. A SIGKILLed instance's partitions stay
+ * assigned to it until the broker has heard nothing from it for `sessionTimeoutMs`: the restarted process
+ * (or a surviving instance) gets them only then, so this is the floor of the recovery time after a crash.
+ * Lower means a quicker takeover but more false ones: a healthy member whose event loop stalls (GC pause,
+ * starved CPU, a synchronous burst) for longer is evicted, its in-hand message redelivered (stages are
+ * idempotent, so that costs time, not correctness). kafkajs heartbeats only between messages; the
+ * pacemaker heartbeats during long handlers. The broker refuses session timeouts below
+ * group.min.session.timeout.ms (6 s by default).
+ */
+export interface ConsumerTimings {
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  /** How long a rebalance waits for the live members to rejoin. */
+  rebalanceTimeoutMs: number;
+}
+
+export const DEFAULT_CONSUMER_TIMINGS: ConsumerTimings = {
+  sessionTimeoutMs: 10_000,
+  heartbeatIntervalMs: 1_000,
+  rebalanceTimeoutMs: 20_000,
+};
 
 class StoppedError extends Error {}
 
@@ -87,8 +113,9 @@ export class TopicConsumer<N extends TopicName> {
   ) {
     this.consumer = kafka.consumer({
       groupId: options.groupId,
-      sessionTimeout: options.sessionTimeoutMs ?? 30000,
-      heartbeatInterval: 3000,
+      sessionTimeout: options.sessionTimeoutMs ?? DEFAULT_CONSUMER_TIMINGS.sessionTimeoutMs,
+      heartbeatInterval: options.heartbeatIntervalMs ?? DEFAULT_CONSUMER_TIMINGS.heartbeatIntervalMs,
+      rebalanceTimeout: options.rebalanceTimeoutMs ?? DEFAULT_CONSUMER_TIMINGS.rebalanceTimeoutMs,
       allowAutoTopicCreation: false,
       maxBytesPerPartition: 4 * 1024 * 1024,
       retry: { retries: 10 },
@@ -245,7 +272,7 @@ export class TopicConsumer<N extends TopicName> {
           log.warn({ err: error }, 'heartbeat failed while handling a message; aborting it');
           controller.abort();
         });
-      }, this.options.pacemakerIntervalMs ?? 3000);
+      }, this.options.pacemakerIntervalMs ?? this.options.heartbeatIntervalMs ?? DEFAULT_CONSUMER_TIMINGS.heartbeatIntervalMs);
       try {
         await this.options.handle({
           topic,

@@ -1,5 +1,5 @@
 import { Global, Inject, Injectable, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { createPool, isDatabaseReady } from '@export/database';
+import { createPool, isDatabaseReady, type DatabaseTimeouts } from '@export/database';
 import { KafkaConsumers } from '@export/kafka';
 import { Readiness } from '@export/observability';
 import { Pool } from 'pg';
@@ -30,9 +30,9 @@ class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
 @Global()
 @Module({})
 export class DatabaseModule {
-  static forRoot(databaseUrl: string) {
+  static forRoot(databaseUrl: string, timeouts?: Partial<DatabaseTimeouts>) {
     // Queries name the `delivery` schema themselves; the pool keeps the default search path.
-    const pool = createPool(databaseUrl, { max: 20 });
+    const pool = createPool(databaseUrl, { max: 20, timeouts });
     return {
       module: DatabaseModule,
       providers: [{ provide: PG_POOL, useValue: pool }, DatabaseLifecycle],

@@ -28,6 +28,24 @@ export interface QuotaChange {
 
 export type TerminalState = 'succeeded' | 'failed' | 'canceled';
 
+/**
+ * A lane's write found the run's lease held by someone else (taken over after a stall) or ended: the write
+ * changed nothing and the lane must stop; the holder delivers the rest.
+ */
+export class LeaseLostError extends Error {
+  constructor(readonly runId: string) {
+    super(`The lease of run ${runId} is no longer held by this instance`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+/**
+ * The fence of every ledger write of a lane: the run's row, only while `owner` holds its lease, locked in
+ * share mode for the statement. A takeover (`lease`, FOR UPDATE SKIP LOCKED) therefore never lands in the
+ * middle of such a write, and a write after a takeover finds no row and changes nothing.
+ */
+const HELD = `SELECT run_id FROM delivery.runs WHERE run_id = $1 AND lease_owner = $2 FOR SHARE`;
+
 interface RunRow {
   run_id: string;
   tenant_id: string;
@@ -184,23 +202,46 @@ export class RunsRepository {
     return rows.map((r) => ({ email: r.email, seq: r.seq, contact: r.contact, segmentIds: r.segment_ids }));
   }
 
-  async markSent(runId: string, emails: string[]): Promise<number> {
+  /**
+   * Marks contacts sent, only while `owner` holds the run's lease (else LeaseLostError, nothing changed).
+   * Returns how many were pending until now (a contact is counted once, whoever sent it).
+   */
+  async markSent(owner: string, runId: string, emails: string[]): Promise<number> {
     if (emails.length === 0) return 0;
-    const result = await this.pool.query(
-      `UPDATE delivery.run_contacts SET status = 'sent', reason = NULL WHERE run_id = $1 AND email = ANY($2::text[]) AND status = 'pending'`,
-      [runId, emails],
+    const { rows } = await this.pool.query<{ held: number; changed: number }>(
+      `WITH held AS (${HELD}),
+       changed AS (
+         UPDATE delivery.run_contacts c SET status = 'sent', reason = NULL FROM held
+         WHERE c.run_id = held.run_id AND c.email = ANY($3::text[]) AND c.status = 'pending' RETURNING 1)
+       SELECT (SELECT count(*) FROM held)::int AS held, (SELECT count(*) FROM changed)::int AS changed`,
+      [runId, owner, emails],
     );
-    return result.rowCount ?? 0;
+    if (rows[0].held === 0) throw new LeaseLostError(runId);
+    return rows[0].changed;
   }
 
-  async markFailed(runId: string, failures: { email: string; reason: string }[]): Promise<void> {
+  /** Marks pending contacts failed with their reasons, only while `owner` holds the lease (else LeaseLostError). */
+  async markFailed(owner: string, runId: string, failures: { email: string; reason: string }[]): Promise<void> {
     if (failures.length === 0) return;
-    await this.pool.query(
-      `UPDATE delivery.run_contacts c SET status = 'failed', reason = f.reason
-       FROM jsonb_to_recordset($2::jsonb) AS f(email text, reason text)
-       WHERE c.run_id = $1 AND c.email = f.email AND c.status = 'pending'`,
-      [runId, JSON.stringify(failures.map((f) => ({ email: f.email, reason: f.reason.slice(0, 500) })))],
+    const { rows } = await this.pool.query<{ held: number }>(
+      `WITH held AS (${HELD}),
+       changed AS (
+         UPDATE delivery.run_contacts c SET status = 'failed', reason = f.reason
+         FROM held, jsonb_to_recordset($3::jsonb) AS f(email text, reason text)
+         WHERE c.run_id = held.run_id AND c.email = f.email AND c.status = 'pending' RETURNING 1)
+       SELECT (SELECT count(*) FROM held)::int AS held, (SELECT count(*) FROM changed)::int AS changed`,
+      [runId, owner, JSON.stringify(failures.map((f) => ({ email: f.email, reason: f.reason.slice(0, 500) })))],
     );
+    if (rows[0].held === 0) throw new LeaseLostError(runId);
+  }
+
+  /** The run's counts for a progress event, only while `owner` holds its lease (else LeaseLostError). */
+  async progress(owner: string, runId: string): Promise<DeliveryCounts & { pending: number }> {
+    return inTransaction(this.pool, async (tx) => {
+      const held = await tx.query(HELD, [runId, owner]);
+      if (held.rowCount === 0) throw new LeaseLostError(runId);
+      return this.counts(runId, tx);
+    });
   }
 
   async counts(

@@ -1,12 +1,15 @@
 import type { AutopilotClient } from '@export/autopilot-client';
-import type { Pool } from 'pg';
-import { inTransaction } from '../database/database.module';
+import type { Pool, PoolClient } from 'pg';
 import type { PacedCall } from './autopilot-caller';
 
 /**
  * Finds each list by title in the key's account, or creates it, once. Autopilot may create a second list
- * with the same title, so creation is serialized across instances with a PostgreSQL advisory lock per
- * (key hash, title) and the id is remembered in `delivery.lists`.
+ * with the same title, so look-up-or-create is serialized across instances with a PostgreSQL advisory lock
+ * per (key hash, title), and the id is remembered in `delivery.lists`.
+ *
+ * The lock is a session lock on a connection of its own, taken and let go outside any transaction: the
+ * calls to Autopilot (paced, possibly waiting on the key's rate limit) never keep a transaction open (no
+ * row locks held, no session idle in a transaction). If the session dies, PostgreSQL drops the lock with it.
  */
 export class ListsService {
   private readonly known = new Map<string, string>();
@@ -22,24 +25,7 @@ export class ListsService {
     const memo = `${hash}:${title}`; // the hash is hex: the first colon separates
     const cached = this.known.get(memo);
     if (cached) return cached;
-    const listId = await inTransaction(this.pool, async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`autopilot-list:${memo}`]);
-      const { rows } = await tx.query<{ list_id: string }>(
-        'SELECT list_id FROM delivery.lists WHERE key_hash = $1 AND title = $2',
-        [hash, title],
-      );
-      if (rows[0]) return rows[0].list_id;
-      const lists = await call('GET /lists', () => client.listLists());
-      const id =
-        lists.find((l) => l.title === title)?.listId ??
-        (await call('POST /list', () => client.createList(title)));
-      await tx.query('INSERT INTO delivery.lists (key_hash, title, list_id) VALUES ($1, $2, $3)', [
-        hash,
-        title,
-        id,
-      ]);
-      return id;
-    });
+    const listId = (await this.find(this.pool, hash, title)) ?? (await this.lookUpOrCreate(client, call, hash, title, memo));
     this.known.set(memo, listId);
     return listId;
   }
@@ -57,5 +43,54 @@ export class ListsService {
       title,
       staleListId,
     ]);
+  }
+
+  private async lookUpOrCreate(
+    client: Pick<AutopilotClient, 'listLists' | 'createList'>,
+    call: PacedCall,
+    hash: string,
+    title: string,
+    memo: string,
+  ): Promise<string> {
+    const session = await this.pool.connect();
+    let broken: Error | undefined;
+    const onError = (error: Error) => (broken ??= error);
+    session.on('error', onError);
+    let locked = false;
+    try {
+      // Waits for another instance doing the same (bounded by the pool's statement timeout).
+      await session.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [`autopilot-list:${memo}`]);
+      locked = true;
+      const known = await this.find(session, hash, title);
+      if (known) return known;
+      const lists = await call('GET /lists', () => client.listLists());
+      const id =
+        lists.find((l) => l.title === title)?.listId ??
+        (await call('POST /list', () => client.createList(title)));
+      // Only a row removed by `forget` meanwhile could be there: the lock holder's id wins.
+      await session.query(
+        `INSERT INTO delivery.lists (key_hash, title, list_id) VALUES ($1, $2, $3)
+         ON CONFLICT (key_hash, title) DO UPDATE SET list_id = EXCLUDED.list_id`,
+        [hash, title, id],
+      );
+      return id;
+    } finally {
+      if (locked && !broken) {
+        await session
+          .query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [`autopilot-list:${memo}`])
+          .catch((error: Error) => (broken ??= error));
+      }
+      session.off('error', onError);
+      // A session that may still hold the lock is closed, never handed to the next caller.
+      session.release(broken);
+    }
+  }
+
+  private async find(db: Pick<PoolClient, 'query'>, hash: string, title: string): Promise<string | undefined> {
+    const { rows } = await db.query<{ list_id: string }>(
+      'SELECT list_id FROM delivery.lists WHERE key_hash = $1 AND title = $2',
+      [hash, title],
+    );
+    return rows[0]?.list_id;
   }
 }

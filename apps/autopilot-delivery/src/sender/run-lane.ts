@@ -5,12 +5,13 @@ import type { Logger } from 'pino';
 import type { DeliveryMetrics } from '../metrics/delivery.metrics';
 import { keyHash, KeyRejectedError, type KeyPacer } from '../pacing/key-pacer';
 import type { RunEventBody, RunEventsPublisher } from '../runs/run-events.publisher';
-import type {
-  LeasedRun,
-  PendingContact,
-  QuotaChange,
-  RunsRepository,
-  TerminalState,
+import {
+  LeaseLostError,
+  type LeasedRun,
+  type PendingContact,
+  type QuotaChange,
+  type RunsRepository,
+  type TerminalState,
 } from '../runs/runs.repository';
 import { RateLimitedTooLongError, type AutopilotCaller, type PacedCall } from './autopilot-caller';
 import { deliverChunk } from './chunk-delivery';
@@ -109,6 +110,12 @@ export class RunLane {
 
   private async onError(error: unknown, credentials: Credentials | undefined): Promise<void> {
     const reason = this.controller.signal.aborted ? (this.controller.signal.reason as LaneStop) : undefined;
+    if (error instanceof LeaseLostError) {
+      // Another instance holds the run now (this one stalled past its lease): it sends the rest. A call that
+      // was in flight here may be repeated there (at-least-once); nothing was counted twice.
+      this.stop('lease-lost');
+      return void this.log.warn('lease lost (a write found another holder); stopping, the holder goes on');
+    }
     if (error instanceof KeyRejectedError) {
       const { connectionId } = this.run.spec;
       if (credentials) this.deps.credentials.forget(connectionId, this.run.tenantId);
@@ -241,12 +248,12 @@ export class RunLane {
         listIdOf: (segmentId: string) => lists.idOf(segmentId),
         refreshLists: () => lists.refreshOnce(),
         onSent: async (emails: string[]) => {
-          metrics.delivered.inc(await repo.markSent(runId, emails));
+          metrics.delivered.inc(await repo.markSent(this.deps.owner, runId, emails));
           this.dirty = true;
         },
         onFailed: async (failures: { email: string; reason: string }[]) => {
           if (failures.length === 0) return;
-          await repo.markFailed(runId, failures);
+          await repo.markFailed(this.deps.owner, runId, failures);
           metrics.failedContacts.inc(failures.length);
           this.log.warn({ failed: failures.length, reason: failures[0].reason }, 'contacts failed');
           this.dirty = true;
@@ -271,7 +278,7 @@ export class RunLane {
       );
       if (cause !== undefined) throw cause;
       if (this.controller.signal.aborted) throw this.controller.signal.reason;
-      if ((await repo.counts(runId)).pending === 0) return;
+      if ((await repo.progress(this.deps.owner, runId)).pending === 0) return;
     }
   }
 
@@ -287,13 +294,18 @@ export class RunLane {
       }
       if (!this.dirty) return;
       this.dirty = false;
-      const { pending: _pending, ...counts } = await this.deps.repo.counts(this.run.runId);
+      const { pending: _pending, ...counts } = await this.deps.repo.progress(this.deps.owner, this.run.runId);
       await this.deps.events.publish(
         this.run,
         [{ type: 'delivery-progress', counts }],
         this.run.correlationId,
       );
     } catch (error) {
+      if (error instanceof LeaseLostError) {
+        this.log.warn('lease lost (taken over after a stall); stopping, the holder goes on');
+        this.stop('lease-lost');
+        return;
+      }
       this.log.warn({ err: error }, 'progress update failed');
     } finally {
       this.progressBusy = false;

@@ -90,7 +90,8 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
           for (const run of await this.repo.lease(this.owner, free, this.config.DELIVERY_LEASE_MS))
             this.start(new RunLane(run, this.deps));
         }
-        if (Date.now() - lastRenewal >= this.config.DELIVERY_LEASE_MS / 3) {
+        // Renewed every quarter of the lease: a holder is taken over only after missing three renewals.
+        if (Date.now() - lastRenewal >= this.config.DELIVERY_LEASE_MS / 4) {
           lastRenewal = Date.now();
           const held = await this.repo.renew(
             this.owner,

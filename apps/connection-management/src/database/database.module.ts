@@ -1,5 +1,5 @@
 import { Global, Inject, Module, OnApplicationShutdown, type DynamicModule } from '@nestjs/common';
-import { isDatabaseReady } from '@export/database';
+import { isDatabaseReady, type DatabaseTimeouts } from '@export/database';
 import { KafkaConsumers } from '@export/kafka';
 import { Readiness } from '@export/observability';
 import { Pool } from 'pg';
@@ -20,10 +20,10 @@ export class DatabaseModule implements OnApplicationShutdown {
     consumers.pauseWhileDown('database', () => isDatabaseReady(pool));
   }
 
-  static forRoot(databaseUrl: string): DynamicModule {
+  static forRoot(databaseUrl: string, timeouts?: Partial<DatabaseTimeouts>): DynamicModule {
     return {
       module: DatabaseModule,
-      providers: [{ provide: PG_POOL, useFactory: () => createPool(databaseUrl) }],
+      providers: [{ provide: PG_POOL, useFactory: () => createPool(databaseUrl, timeouts) }],
       exports: [PG_POOL],
     };
   }
