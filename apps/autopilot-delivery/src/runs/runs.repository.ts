@@ -24,6 +24,8 @@ export interface PendingContact {
 export interface QuotaChange {
   month: string;
   used: number;
+  /** Grows with every change of the tenant's month figure: the newest figure wins downstream. */
+  revision: number;
 }
 
 export type TerminalState = 'succeeded' | 'failed' | 'canceled';
@@ -155,11 +157,10 @@ export class RunsRepository {
       }
 
       const used = quotaUsed + decision.reserve;
-      await tx.query('UPDATE delivery.quota_usage SET used = $3 WHERE tenant_id = $1 AND month = $2', [
-        run.tenantId,
-        month,
-        used,
-      ]);
+      const { rows: reserved } = await tx.query<{ revision: string }>(
+        'UPDATE delivery.quota_usage SET used = $3, revision = revision + 1 WHERE tenant_id = $1 AND month = $2 RETURNING revision',
+        [run.tenantId, month, used],
+      );
       if (decision.overLimit + decision.overQuota > 0) {
         // Stable order: seq (the source order), e-mail only breaks ties.
         await tx.query(
@@ -182,7 +183,7 @@ export class RunsRepository {
         overLimit: decision.overLimit,
         overQuota: decision.overQuota,
       };
-      await announce(decision, counts, { month, used });
+      await announce(decision, counts, { month, used, revision: Number(reserved[0].revision) });
       return decision;
     });
   }
@@ -314,11 +315,12 @@ export class RunsRepository {
       const giveBack = reserved - counts.delivered;
       if (month && giveBack > 0) {
         await this.lockQuota(tx, tenantId, month);
-        const { rows } = await tx.query<{ used: number }>(
-          `UPDATE delivery.quota_usage SET used = GREATEST(0, used - $3) WHERE tenant_id = $1 AND month = $2 RETURNING used`,
+        const { rows } = await tx.query<{ used: number; revision: string }>(
+          `UPDATE delivery.quota_usage SET used = GREATEST(0, used - $3), revision = revision + 1
+            WHERE tenant_id = $1 AND month = $2 RETURNING used, revision`,
           [tenantId, month, giveBack],
         );
-        quota = { month, used: rows[0].used };
+        quota = { month, used: rows[0].used, revision: Number(rows[0].revision) };
       }
       await tx.query(
         `UPDATE delivery.runs SET state = $2, quota_reserved = $3, failure_code = $4, failure_message = $5,

@@ -365,7 +365,7 @@ export class RunLane {
 
   private quotaEvent(quota: QuotaChange): RunEventBody {
     this.deps.metrics.quotaUsed.set({ tenant_id: this.run.tenantId, month: quota.month }, quota.used);
-    return { type: 'quota-usage', month: quota.month, used: quota.used };
+    return { type: 'quota-usage', month: quota.month, used: quota.used, revision: quota.revision };
   }
 }
 

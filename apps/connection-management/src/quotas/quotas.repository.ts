@@ -45,14 +45,34 @@ export class QuotasRepository {
    * Usage reported by delivery is absolute for its month; reports from runs on different partitions may
    * arrive out of order, so the larger figure of a month wins and a newer month replaces an older one.
    */
-  async recordUsage(tenant: TenantId, month: string, used: number, db: Queryable = this.pool): Promise<void> {
+  /**
+   * Records delivery's figure of a tenant's month. With a revision, the newest figure wins (a give-back lowers
+   * it); without one (older producers), the higher figure of a month wins. A later month replaces an earlier.
+   */
+  async recordUsage(
+    tenant: TenantId,
+    month: string,
+    used: number,
+    revision?: number,
+    db: Queryable = this.pool,
+  ): Promise<void> {
     await db.query(
-      `INSERT INTO tenant_quotas (tenant_id, profiles_per_month, month, used) VALUES ($1, NULL, $2, $3)
+      `INSERT INTO tenant_quotas (tenant_id, profiles_per_month, month, used, usage_revision) VALUES ($1, NULL, $2, $3, $4)
        ON CONFLICT (tenant_id) DO UPDATE SET
-         used = CASE WHEN tenant_quotas.month = EXCLUDED.month THEN GREATEST(tenant_quotas.used, EXCLUDED.used) ELSE EXCLUDED.used END,
+         used = CASE
+           WHEN tenant_quotas.month < EXCLUDED.month THEN EXCLUDED.used
+           WHEN EXCLUDED.usage_revision IS NOT NULL THEN EXCLUDED.used
+           ELSE GREATEST(tenant_quotas.used, EXCLUDED.used) END,
+         usage_revision = CASE
+           WHEN tenant_quotas.month < EXCLUDED.month THEN EXCLUDED.usage_revision
+           ELSE COALESCE(EXCLUDED.usage_revision, tenant_quotas.usage_revision) END,
          month = EXCLUDED.month, updated_at = now()
-       WHERE tenant_quotas.month <= EXCLUDED.month`,
-      [tenant, month, used],
+       WHERE tenant_quotas.month < EXCLUDED.month
+          OR (tenant_quotas.month = EXCLUDED.month
+              AND (EXCLUDED.usage_revision IS NULL
+                   OR tenant_quotas.usage_revision IS NULL
+                   OR EXCLUDED.usage_revision > tenant_quotas.usage_revision))`,
+      [tenant, month, used, revision ?? null],
     );
   }
 }

@@ -182,7 +182,7 @@ export class RunsService {
       return;
     }
     if (event.type === 'quota-usage') {
-      await this.quotas.recordUsage(tenant, event.month, event.used);
+      await this.quotas.recordUsage(tenant, event.month, event.used, event.revision);
       return;
     }
     const finished = await inTransaction(this.pool, async (tx) => {

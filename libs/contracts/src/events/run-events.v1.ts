@@ -74,6 +74,11 @@ export const RunEventV1 = z.discriminatedUnion('type', [
     ...base,
     month: z.string().regex(/^\d{4}-\d{2}$/),
     used: z.number().int().min(0),
+    /**
+     * Grows with every change of the month figure (reservations and give-backs): consumers keep the newest.
+     * Absent from producers before it: then the higher figure wins, as before.
+     */
+    revision: z.number().int().min(0).optional(),
   }),
 ]);
 export type RunEventV1 = z.infer<typeof RunEventV1>;
