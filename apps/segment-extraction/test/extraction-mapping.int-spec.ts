@@ -310,4 +310,60 @@ describe('segment-extraction + field-mapping as processes on the real broker', (
     );
     expect(rejections.reason).toBe('line over 1048576 bytes');
   });
+
+  it('stops extracting and mapping a run within seconds of its cancel order, and publishes no end', async () => {
+    const tenantId = `it-${randomUUID().slice(0, 8)}`;
+    mkdirSync(join(ROOT, tenantId), { recursive: true });
+    const file = join(ROOT, tenantId, 'big.csv');
+    const ROWS = 400_000;
+    const lines = ['CustomerId,EMail,FirstName'];
+    for (let i = 0; i < ROWS; i++) lines.push(`C-${i},member-${i}@example.com,Member ${i}`);
+    writeFileSync(file, lines.join('\n') + '\n');
+    const run = runSpec(file, tenantId, { format: 'csv', entity: undefined });
+    await requestRun(run, `it-${randomUUID()}`);
+    // Some batches are out: the run is being read and mapped.
+    await expectEventually(() => ofRun(TOPICS.contactsMapped.name, run.runId, (v) => v).length >= 2, {
+      timeoutMs: 45000,
+      message: 'first batches mapped',
+    });
+    const cancel = { type: 'cancel', runId: run.runId, tenantId, at: new Date().toISOString() };
+    await produceRaw(TOPICS.runControl.name, [{ key: run.runId, value: JSON.stringify(cancel) }]);
+    const canceledAt = Date.now();
+    // Quiet for 3 s in a row = stopped; it must stop within seconds of the order.
+    let last = -1;
+    let quietSince = Date.now();
+    await expectEventually(
+      () => {
+        const count = ofRun(TOPICS.profilesExtracted.name, run.runId, (v) => v).length;
+        if (count !== last) [last, quietSince] = [count, Date.now()];
+        return Date.now() - quietSince >= 3000;
+      },
+      { timeoutMs: 30000, intervalMs: 200, message: 'extraction stopped' },
+    );
+    expect(quietSince - canceledAt).toBeLessThan(10_000);
+    const extracted = ofRun(TOPICS.profilesExtracted.name, run.runId, (v) => ProfilesExtractedV1.parse(v));
+    expect(extracted.some((m) => m.value.kind === 'end')).toBe(false);
+    const rows = extracted.reduce((n, m) => n + (m.value.kind === 'batch' ? m.value.rows.length : 0), 0);
+    expect(rows).toBeLessThan(ROWS);
+    // Mapping drops what still arrives for the canceled run, and keeps mapping other runs.
+    const other = runSpec(file, tenantId, { format: 'csv', entity: undefined });
+    const batchOf = (spec: RunSpec) => ({
+      kind: 'batch',
+      run: spec,
+      batchSeq: 9999,
+      segmentId: spec.segments[0].segmentId,
+      rows: [{ seq: 0, partition: 'big.csv', line: 2, values: { CustomerId: 'C-x', EMail: 'late@example.com', FirstName: 'L' } }],
+    });
+    await produceRaw(TOPICS.profilesExtracted.name, [
+      { key: run.runId, value: JSON.stringify(batchOf(run)) },
+      { key: other.runId, value: JSON.stringify(batchOf(other)) },
+    ]);
+    await expectEventually(() => ofRun(TOPICS.contactsMapped.name, other.runId, (v) => v).length === 1, {
+      message: 'the other run mapped',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const mapped = ofRun(TOPICS.contactsMapped.name, run.runId, (v) => ContactsMappedV1.parse(v));
+    expect(mapped.some((m) => m.value.kind === 'end')).toBe(false);
+    expect(mapped.some((m) => m.value.kind === 'batch' && m.value.batchSeq === 9999)).toBe(false);
+  });
 });

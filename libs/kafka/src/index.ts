@@ -4,3 +4,4 @@ export * from './topic-consumer';
 export * from './kafka.module';
 export * from './kafka.metrics';
 export * from './trace-context';
+export * from './run-cancellations';

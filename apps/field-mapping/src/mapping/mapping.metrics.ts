@@ -14,4 +14,8 @@ export class MappingMetrics {
   );
   readonly rowsRejected = counter('mapping_rows_rejected_total', 'Profile rows rejected by the mapping');
   readonly batchesPublished = counter('mapping_batches_published_total', 'contacts-mapped batches published');
+  readonly canceledDropped = counter(
+    'mapping_canceled_messages_dropped_total',
+    'Extracted messages of canceled runs dropped without mapping',
+  );
 }

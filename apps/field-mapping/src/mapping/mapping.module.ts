@@ -1,3 +1,4 @@
+import { RunCancellations } from '@export/kafka';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { FieldMappingConfig } from '../config';
@@ -20,6 +21,7 @@ export class MappingModule {
         { provide: MAPPING_LOGGER, useValue: logger },
         MappingMetrics,
         MappingService,
+        RunCancellations.provider(config.KAFKA_GROUP_ID, logger),
         ProfilesExtractedConsumer,
       ],
     };

@@ -1,7 +1,8 @@
 import { TOPICS, type ProfilesExtractedV1 } from '@export/contracts';
-import { KafkaConsumers, type ConsumedMessage } from '@export/kafka';
+import { KafkaConsumers, RunCancellations, type ConsumedMessage } from '@export/kafka';
 import { Readiness } from '@export/observability';
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { MappingMetrics } from './mapping.metrics';
 import { MappingService } from './mapping.service';
 import { MAPPING_SETTINGS, type MappingSettings } from './mapping.tokens';
 
@@ -12,6 +13,8 @@ export class ProfilesExtractedConsumer implements OnModuleInit {
     private readonly consumers: KafkaConsumers,
     private readonly readiness: Readiness,
     private readonly mapping: MappingService,
+    private readonly cancellations: RunCancellations,
+    private readonly metrics: MappingMetrics,
     @Inject(MAPPING_SETTINGS) private readonly settings: MappingSettings,
   ) {}
 
@@ -26,7 +29,12 @@ export class ProfilesExtractedConsumer implements OnModuleInit {
     this.readiness.register('kafka-consumer:profiles-extracted', () => consumer.healthy);
   }
 
-  private handle({ value, correlationId }: ConsumedMessage<ProfilesExtractedV1>): Promise<void> {
+  private async handle({ value, correlationId }: ConsumedMessage<ProfilesExtractedV1>): Promise<void> {
+    // A canceled run's batches are dropped: the control plane ended the run, delivery would discard them.
+    if (this.cancellations.isCanceled(value.run.runId)) {
+      this.metrics.canceledDropped.inc();
+      return;
+    }
     return this.mapping.handle(value, correlationId);
   }
 }

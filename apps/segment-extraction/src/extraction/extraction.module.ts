@@ -1,3 +1,4 @@
+import { RunCancellations } from '@export/kafka';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { SegmentExtractionConfig } from '../config';
@@ -30,6 +31,7 @@ export class ExtractionModule {
         { provide: EXTRACTION_LOGGER, useValue: logger },
         ExtractionMetrics,
         ExtractionService,
+        RunCancellations.provider(config.KAFKA_GROUP_ID, logger),
         RunRequestedConsumer,
       ],
     };

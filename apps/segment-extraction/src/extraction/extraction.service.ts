@@ -14,7 +14,12 @@ export const REJECTIONS_PER_EVENT = 500;
 export interface ExtractionContext {
   correlationId: string;
   signal: AbortSignal;
+  /** True once the control plane canceled the run: extraction stops at the next row. */
+  isCanceled?: () => boolean;
 }
+
+/** The run was canceled while it was read: nothing more is published for it (no `end`). */
+class RunCanceled extends Error {}
 
 type RunEventBody<T extends RunEventV1['type']> = Omit<
   Extract<RunEventV1, { type: T }>,
@@ -44,6 +49,10 @@ export class ExtractionService {
       correlationId: context.correlationId,
     });
     const started = Date.now();
+    if (context.isCanceled?.()) {
+      this.metrics.runs.inc({ outcome: 'canceled' });
+      return void log.info('run canceled before extraction; nothing read');
+    }
     log.info({ segments: run.segments.length }, 'extraction started');
     await this.runEvent(run, context, 'extraction-started', {});
     try {
@@ -57,6 +66,10 @@ export class ExtractionService {
       this.metrics.runs.inc({ outcome: 'completed' });
       log.info({ ...totals, ms: Date.now() - started }, 'extraction completed');
     } catch (error) {
+      if (error instanceof RunCanceled) {
+        this.metrics.runs.inc({ outcome: 'canceled' });
+        return void log.info({ ms: Date.now() - started }, 'extraction stopped: the run was canceled');
+      }
       const code = snapshotErrorCode(error);
       if (!code || context.signal.aborted) throw error;
       const message = (error as Error).message.slice(0, 2000);
@@ -105,6 +118,7 @@ export class ExtractionService {
       const scope = { root: this.settings.snapshotRoot, tenantId: run.tenantId };
       const options = { signal: context.signal, limits: this.settings.snapshotLimits };
       for await (const record of readSnapshot(segment.snapshot, scope, options)) {
+        if (context.isCanceled?.()) throw new RunCanceled();
         if (record.kind === 'rejected') {
           rejected++;
           rejections.push({

@@ -1,5 +1,5 @@
 import { TOPICS, type RunRequestedV1 } from '@export/contracts';
-import { KafkaConsumers, type ConsumedMessage } from '@export/kafka';
+import { KafkaConsumers, RunCancellations, type ConsumedMessage } from '@export/kafka';
 import { Readiness } from '@export/observability';
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { ExtractionService } from './extraction.service';
@@ -12,6 +12,7 @@ export class RunRequestedConsumer implements OnModuleInit {
     private readonly consumers: KafkaConsumers,
     private readonly readiness: Readiness,
     private readonly extraction: ExtractionService,
+    private readonly cancellations: RunCancellations,
     @Inject(EXTRACTION_SETTINGS) private readonly settings: ExtractionSettings,
   ) {}
 
@@ -27,6 +28,11 @@ export class RunRequestedConsumer implements OnModuleInit {
   }
 
   private handle({ value, correlationId, signal }: ConsumedMessage<RunRequestedV1>): Promise<void> {
-    return this.extraction.extractRun(value.run, { correlationId, signal });
+    const { runId } = value.run;
+    return this.extraction.extractRun(value.run, {
+      correlationId,
+      signal,
+      isCanceled: () => this.cancellations.isCanceled(runId),
+    });
   }
 }
