@@ -1,4 +1,4 @@
-import { createTestDatabase, ADMIN_DATABASE_URL } from '@export/testing';
+import { createTestDatabase, dropTestDatabase, testDatabaseUrl } from '@export/testing';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -9,28 +9,12 @@ const logger = pino({ level: 'silent' });
 const DIR_A = join(__dirname, 'migrations-a');
 const DIR_B = join(__dirname, 'migrations-b');
 
-async function dropDatabase(name: string): Promise<void> {
-  const admin = new Client({ connectionString: ADMIN_DATABASE_URL });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
-}
-
-function urlOf(name: string): string {
-  const url = new URL(ADMIN_DATABASE_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
 describe('migrateDatabase started by many instances at the same instant', () => {
   it('comes up every time: 8 starts (two schemas) on one fresh, not yet created database, 20 rounds', async () => {
     const failures: string[] = [];
     for (let round = 0; round < 20; round++) {
       const name = `migrate_race_${round}_${randomBytes(3).toString('hex')}`;
-      const url = urlOf(name);
+      const url = testDatabaseUrl(name);
       try {
         const starts = Array.from({ length: 8 }, (_, i) =>
           migrateDatabase(url, { schema: i % 2 ? 'svc_a' : 'svc_b', dir: i % 2 ? DIR_A : DIR_B, logger }),
@@ -46,7 +30,7 @@ describe('migrateDatabase started by many instances at the same instant', () => 
           await client.end();
         }
       } finally {
-        await dropDatabase(name);
+        await dropTestDatabase(name);
       }
     }
     expect(failures).toEqual([]);

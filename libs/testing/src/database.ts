@@ -19,19 +19,23 @@ export async function createTestDatabase(prefix = 'test'): Promise<TestDatabase>
   } finally {
     await admin.end();
   }
+  return { url: testDatabaseUrl(name), name, drop: () => dropTestDatabase(name) };
+}
+
+/** The URL of a database of this name on the test server (it need not exist yet). */
+export function testDatabaseUrl(name: string): string {
   const url = new URL(ADMIN_DATABASE_URL);
   url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    name,
-    drop: async () => {
-      const client = new Client({ connectionString: ADMIN_DATABASE_URL });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
+  return url.toString();
+}
+
+/** Drops a test database, whoever is still connected to it. */
+export async function dropTestDatabase(name: string): Promise<void> {
+  const client = new Client({ connectionString: ADMIN_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
 }
