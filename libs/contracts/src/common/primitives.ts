@@ -1,7 +1,38 @@
 import { z } from 'zod';
 
+/**
+ * Text with no NUL character (U+0000). PostgreSQL's text and jsonb refuse it ("invalid byte sequence for
+ * encoding UTF8: 0x00", "unsupported Unicode escape sequence"), so a message carrying one could never be
+ * stored: it is refused at the edge (dead-lettered with the schema reason) instead of failing deep inside a
+ * consumer. The pattern is the one recorded in ALLOWED_TIGHTENINGS (schema-compatibility.ts).
+ */
+// eslint-disable-next-line no-control-regex -- refusing NUL is the point
+export const NO_NUL_PATTERN = /^[^\u0000]*$/;
+export const NO_NUL_MESSAGE = 'must not contain NUL characters (U+0000)';
+
+/** A string of at most `max` characters without NUL (see NO_NUL_PATTERN). */
+export const safeText = (max: number) => z.string().max(max).regex(NO_NUL_PATTERN, NO_NUL_MESSAGE);
+
+/** Caps of the text fields of the v1 topics (characters); each is also recorded in ALLOWED_TIGHTENINGS. */
+export const TEXT_LIMITS = {
+  /** One profile value as it reaches Autopilot (a name, a custom string): 64 Ki characters. */
+  value: 65_536,
+  /** Segment names (as the public event already capped them), skip messages. */
+  name: 500,
+  /** Human-readable messages of run events (as run-failed already capped them). */
+  message: 2000,
+  /** Identifiers and labels that were not capped before (segment ids in rejections, profile ids). */
+  id: 200,
+  /** A snapshot partition's name (a file name or a model.json partition name). */
+  partition: 300,
+  /** A snapshot location (a path or a file:// URI): PATH_MAX. */
+  location: 4096,
+  /** A failure code as it travels (codes are short upper-case words; unknown ones are shown, not refused). */
+  code: 100,
+} as const;
+
 /** Identifiers travel as opaque, non-empty strings; tenants and segments are named by the upstream platform. */
-export const Id = z.string().trim().min(1).max(200);
+export const Id = z.string().trim().min(1).max(200).regex(NO_NUL_PATTERN, NO_NUL_MESSAGE);
 /**
  * A tenant id names the tenant's own folder under SNAPSHOT_ROOT, so it must be a plain name: 1 to 64
  * characters, no `/` or `\`, no control characters (C0, DEL, C1, line/paragraph separators), not
