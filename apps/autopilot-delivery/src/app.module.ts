@@ -25,7 +25,12 @@ export class AppModule {
       imports: [
         LoggingModule.forRoot({ service: 'autopilot-delivery', level: config.LOG_LEVEL }),
         ObservabilityModule.forRoot({ service: 'autopilot-delivery' }),
-        KafkaModule.forRoot({ service: 'autopilot-delivery', brokers: config.KAFKA_BROKERS, logger }),
+        KafkaModule.forRoot({
+          service: 'autopilot-delivery',
+          brokers: config.KAFKA_BROKERS,
+          logger,
+          maxMessageBytes: config.KAFKA_MAX_MESSAGE_BYTES,
+        }),
         DatabaseModule.forRoot(config.DATABASE_URL),
         PacingModule.forRoot({
           redisUrl: config.REDIS_URL,

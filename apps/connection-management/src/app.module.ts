@@ -49,7 +49,12 @@ export class AppModule {
       imports: [
         LoggingModule.forRoot({ service: 'connection-management', level: config.LOG_LEVEL }),
         ObservabilityModule.forRoot({ service: 'connection-management' }),
-        KafkaModule.forRoot({ service: 'connection-management', brokers: config.KAFKA_BROKERS, logger }),
+        KafkaModule.forRoot({
+          service: 'connection-management',
+          brokers: config.KAFKA_BROKERS,
+          logger,
+          maxMessageBytes: config.KAFKA_MAX_MESSAGE_BYTES,
+        }),
         DatabaseModule.forRoot(config.DATABASE_URL),
         JwtModule.register({ secret: config.AUTH_JWT_SECRET, verifyOptions: { algorithms: ['HS256'] } }),
       ],

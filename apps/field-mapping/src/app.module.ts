@@ -14,7 +14,12 @@ export class AppModule {
       imports: [
         LoggingModule.forRoot({ service: 'field-mapping', level: config.LOG_LEVEL }),
         ObservabilityModule.forRoot({ service: 'field-mapping' }),
-        KafkaModule.forRoot({ service: 'field-mapping', brokers: config.KAFKA_BROKERS, logger }),
+        KafkaModule.forRoot({
+          service: 'field-mapping',
+          brokers: config.KAFKA_BROKERS,
+          logger,
+          maxMessageBytes: config.KAFKA_MAX_MESSAGE_BYTES,
+        }),
         MappingModule.register(config, logger),
       ],
     };

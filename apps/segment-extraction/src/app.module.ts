@@ -14,7 +14,12 @@ export class AppModule {
       imports: [
         LoggingModule.forRoot({ service: 'segment-extraction', level: config.LOG_LEVEL }),
         ObservabilityModule.forRoot({ service: 'segment-extraction' }),
-        KafkaModule.forRoot({ service: 'segment-extraction', brokers: config.KAFKA_BROKERS, logger }),
+        KafkaModule.forRoot({
+          service: 'segment-extraction',
+          brokers: config.KAFKA_BROKERS,
+          logger,
+          maxMessageBytes: config.KAFKA_MAX_MESSAGE_BYTES,
+        }),
         ExtractionModule.register(config, logger),
       ],
     };

@@ -43,6 +43,11 @@ export const commonEnv = {
     .default('127.0.0.1:9092')
     .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'each broker must be host:port')).min(1)),
+  /**
+   * Largest Kafka message a service sends (key, value, headers), in bytes: a larger one is refused before it
+   * is sent (MESSAGE_TOO_LARGE, a permanent failure). At most the broker's `max.message.bytes`.
+   */
+  KAFKA_MAX_MESSAGE_BYTES: z.coerce.number().int().min(65_536).max(104_857_600).default(1_000_000),
 };
 
 export const databaseEnv = {

@@ -14,6 +14,8 @@ export interface KafkaModuleOptions {
   service: string;
   brokers: string[];
   logger: Logger;
+  /** Largest message the service's publisher sends (see EventPublisherOptions); KAFKA_MAX_MESSAGE_BYTES. */
+  maxMessageBytes?: number;
 }
 
 /**
@@ -128,7 +130,7 @@ export class KafkaModule {
       providers: [
         { provide: KAFKA, useValue: kafka },
         { provide: KAFKA_LOGGER, useValue: options.logger },
-        { provide: EventPublisher, useValue: new EventPublisher(kafka, options.service, options.logger) },
+        { provide: EventPublisher, useValue: new EventPublisher(kafka, options.service, options.logger, { maxMessageBytes: options.maxMessageBytes }) },
         KafkaConsumers,
       ],
       exports: [KAFKA, EventPublisher, KafkaConsumers],
