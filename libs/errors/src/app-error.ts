@@ -75,7 +75,11 @@ export function assertNever(value: never): never {
   throw new Error(`Unexpected value: ${JSON.stringify(value)}`);
 }
 
-/** Message of any thrown value, for logs and reasons. */
+/**
+ * Message of any thrown value, for logs and reasons. Never holds a NUL character (replaced by U+FFFD):
+ * reasons are stored in PostgreSQL text columns, which refuse NUL, and travel in contracts that refuse it.
+ */
 export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : String(error);
+  return message.includes('\u0000') ? message.replaceAll('\u0000', '\uFFFD') : message;
 }

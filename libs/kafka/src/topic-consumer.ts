@@ -310,7 +310,8 @@ export class TopicConsumer<N extends TopicName> {
             at: new Date().toISOString(),
             stage,
             code,
-            message: `a message of this run could not be processed (${code}): ${reason}`.slice(0, 2000),
+            // NUL-free like every run event (the control plane stores it): a refused publish here would stall the partition.
+            message: `a message of this run could not be processed (${code}): ${reason}`.replaceAll('\u0000', '\uFFFD').slice(0, 2000),
           },
         },
       ],
