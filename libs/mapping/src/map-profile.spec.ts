@@ -91,6 +91,14 @@ describe('mapProfile limits', () => {
     }
   });
 
+  it('names the problem of an attribute once, however many custom fields it feeds', () => {
+    const custom = Array.from({ length: 100 }, (_, i) => ({ attribute: 'Note', field: `Note ${i}`, type: 'string' as const }));
+    expect(mapProfile({ EMail: 'a@b.io', Note: 'x\u0000' }, { email: 'EMail', custom })).toEqual({
+      ok: false,
+      reason: 'invalid value (attribute Note): holds a NUL character',
+    });
+  });
+
   it('does not read attributes from the object prototype', () => {
     expect(mapProfile({}, { email: 'constructor' })).toEqual({
       ok: false,

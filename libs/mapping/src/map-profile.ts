@@ -71,7 +71,8 @@ export function mapProfile(
   }
   if (Object.keys(custom).length > 0) contact.custom = custom;
 
-  if (problems.length > 0) return { ok: false, reason: truncate(problems.join('; '), MAX_REASON_LENGTH) };
+  // One attribute may feed several fields: its problem is named once.
+  if (problems.length > 0) return { ok: false, reason: truncate([...new Set(problems)].join('; '), MAX_REASON_LENGTH) };
   return { ok: true, email, contact };
 }
 
