@@ -7,6 +7,7 @@ import {
   RunEventV1,
   SegmentRefreshedV1,
   segmentRefreshedJsonSchema,
+  STORABLE_TEXT_MESSAGE,
   TenantId,
   TOPICS,
   topicsFileContent,
@@ -74,7 +75,14 @@ describe('segment-refreshed.v1 (public event)', () => {
     ['entity', { ...example, snapshot: { ...example.snapshot, entity: 'Vip\u0000' } }, 'snapshot.entity'],
   ])('refuses a NUL character in the %s, naming the field', (_name, input, path) => {
     const issues = SegmentRefreshedV1.safeParse(input).error?.issues ?? [];
-    expect(issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([`${path}: must not contain NUL characters (U+0000)`]);
+    expect(issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([`${path}: ${STORABLE_TEXT_MESSAGE}`]);
+  });
+
+  it('refuses an unpaired surrogate (PostgreSQL jsonb refuses it) and accepts paired ones', () => {
+    const named = (name: string) => ({ ...example, segment: { ...example.segment, name } });
+    expect(SegmentRefreshedV1.safeParse(named('VIP \ud83d')).error?.issues.map((i) => i.path.join('.'))).toEqual(['segment.name']);
+    expect(SegmentRefreshedV1.safeParse(named('VIP \ude00 x')).success).toBe(false);
+    expect(SegmentRefreshedV1.parse(named('VIP \ud83d\ude00')).segment.name).toBe('VIP 😀');
   });
 
   it('refuses over-long strings (a segment name over 500, a location over 4096 characters)', () => {

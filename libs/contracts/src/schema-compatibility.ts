@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_EMAIL_LENGTH } from './common/contact';
-import { NO_NUL_PATTERN, TENANT_ID_MAX_LENGTH, TENANT_ID_PATTERN, TEXT_LIMITS } from './common/primitives';
+import { STORABLE_TEXT_PATTERN, TENANT_ID_MAX_LENGTH, TENANT_ID_PATTERN, TEXT_LIMITS } from './common/primitives';
 import type { TopicDefinition } from './topics';
 
 /** A JSON Schema as z.toJSONSchema writes it (draft 2020-12), kept loose on purpose. */
@@ -43,14 +43,14 @@ export const ALLOWED_TIGHTENINGS: readonly AllowedTightening[] = [
     values: { maxLength: TENANT_ID_MAX_LENGTH, pattern: TENANT_ID_PATTERN.source },
     reason: 'tenant ids are plain names (issue 10: snapshots stay inside the tenant folder)',
   },
-  // Issue 11 (poison never blocks a partition): PostgreSQL refuses U+0000 in text and jsonb, so a message
-  // with a NUL in any string could never be stored; before this, it failed deep in a consumer (a
+  // Issue 11 (poison never blocks a partition): PostgreSQL refuses U+0000 in text and jsonb (and jsonb an
+  // unpaired surrogate), so a message with one in any string could never be stored; before this, it failed deep in a consumer (a
   // segment-refreshed event with a NUL in its segment name was retried forever). Refusing it at the edge
   // dead-letters it at once with the schema reason, in v1: a v2 would leave v1 open to the same poison.
   {
     path: /^\$/,
-    values: { pattern: NO_NUL_PATTERN.source },
-    reason: 'no NUL characters (issue 11: PostgreSQL cannot store them)',
+    values: { pattern: STORABLE_TEXT_PATTERN.source },
+    reason: 'no NUL characters or unpaired surrogates (issue 11: PostgreSQL cannot store them)',
   },
   // Issue 11 as well: strings that had no cap get one, so one message cannot carry an unbounded value into
   // a batch, a row of the database or Autopilot. Each cap is above what any producer of ours writes (mapping

@@ -81,10 +81,16 @@ function text(values: Readonly<Record<string, string | null>>, attribute: string
 }
 
 const NUL_PROBLEM = 'holds a NUL character';
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-/** Why a value could not be stored or sent (a NUL, over the cap), or undefined when it can. Never the value. */
+/**
+ * Why a value could not be stored or sent (a NUL, an unpaired surrogate: PostgreSQL refuses both; over the
+ * cap), or undefined when it can. Never the value.
+ */
 function unstorable(value: string): string | undefined {
   if (value.includes('\u0000')) return NUL_PROBLEM;
+  // A JSONL `"\ud800"` escape parses to one; CSV text never holds one (invalid UTF-8 decodes to U+FFFD).
+  if (UNPAIRED_SURROGATE.test(value)) return 'holds an unpaired surrogate (not valid Unicode)';
   // Cheap first: a string of n characters takes at most 3n bytes of UTF-8.
   if (value.length * 3 > MAX_VALUE_BYTES && Buffer.byteLength(value, 'utf8') > MAX_VALUE_BYTES)
     return `over ${MAX_VALUE_BYTES} bytes`;

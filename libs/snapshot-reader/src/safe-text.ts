@@ -1,3 +1,5 @@
+import { storableText } from '@export/errors';
+
 const UNSAFE = /[^\x20-\x7e]/g;
 
 /**
@@ -16,12 +18,13 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 
 /**
  * A partition's name as rows and rejections carry it (a model.json partition name or a file name): control
- * characters (NUL among them, which PostgreSQL cannot store) become `?`, at most 255 characters. Unlike
+ * characters (NUL among them, which PostgreSQL cannot store) become `?`, unpaired surrogates U+FFFD, at most
+ * 255 characters. Unlike
  * `safeName` it keeps non-ASCII letters: the name is the tenant's own, shown to the tenant.
  */
 export function partitionLabel(name: string): string {
-  const clean = name.replace(CONTROL, '?');
-  return clean.length <= MAX_PARTITION_NAME ? clean : `${clean.slice(0, MAX_PARTITION_NAME - 1)}…`;
+  const clean = storableText(name.replace(CONTROL, '?'));
+  return clean.length <= MAX_PARTITION_NAME ? clean : `${storableText(clean, MAX_PARTITION_NAME - 1)}…`;
 }
 
 /** A location (from an event or a model.json) as errors show it: printable ASCII, at most `max` characters. */

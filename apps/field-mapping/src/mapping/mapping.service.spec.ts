@@ -200,6 +200,19 @@ describe('MappingService', () => {
     ]);
   });
 
+  it('keeps a rejection profile id storable: no unpaired surrogate, none made by cutting it at 200', async () => {
+    const sent: Sent[] = [];
+    const rows = [
+      row(0, { CustomerId: 'C\ud800', EMail: '' }),
+      row(1, { CustomerId: `${'x'.repeat(199)}\ud83d\ude00`, EMail: '' }),
+    ];
+    await service(sent).handle({ kind: 'batch', run, batchSeq: 0, segmentId: 'seg-1', rows }, 'c');
+    const ids = sent
+      .filter((s) => s.topic === TOPICS.runEvents.name)
+      .flatMap((s) => (s.value as Extract<RunEventV1, { type: 'rows-rejected' }>).rejections.map((r) => r.profileId));
+    expect(ids).toEqual(['C\uFFFD', 'x'.repeat(199)]);
+  });
+
   it('forwards end with the totals', async () => {
     const sent: Sent[] = [];
     await service(sent).handle({ kind: 'end', run, batches: 3, extracted: 1200, rejected: 4 }, 'c');

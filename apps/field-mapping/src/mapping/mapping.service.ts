@@ -6,7 +6,7 @@ import {
   type RowRejection,
   type RunEventV1,
 } from '@export/contracts';
-import { AppError } from '@export/errors';
+import { AppError, storableText } from '@export/errors';
 import { EventPublisher } from '@export/kafka';
 import { mapProfile } from '@export/mapping';
 import { Inject, Injectable } from '@nestjs/common';
@@ -73,7 +73,7 @@ export class MappingService {
         }
         reason = `mapped contact of ${bytes} bytes is over the ${budget} bytes a message may carry`;
       } else reason = result.reason;
-      const profileId = printable(row.values[PROFILE_ID_ATTRIBUTE]?.trim() ?? '').slice(0, 200);
+      const profileId = storableText(printable(row.values[PROFILE_ID_ATTRIBUTE]?.trim() ?? ''), 200);
       rejections.push({
         segmentId,
         partition: row.partition,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NO_NUL_MESSAGE, NO_NUL_PATTERN, safeText, TEXT_LIMITS } from './primitives';
+import { STORABLE_TEXT_MESSAGE, STORABLE_TEXT_PATTERN, safeText, TEXT_LIMITS } from './primitives';
 
 /** Where a row came from, so a rejection can be traced back to its file and line. */
 export const RowOrigin = z.object({
@@ -18,12 +18,12 @@ export const MAX_EMAIL_LENGTH = 254;
 
 /** A contact as Autopilot takes it (PascalCase standard fields, typed custom keys). */
 export const AutopilotContact = z.object({
-  Email: z.string().min(3).max(MAX_EMAIL_LENGTH).regex(NO_NUL_PATTERN, NO_NUL_MESSAGE),
+  Email: z.string().min(3).max(MAX_EMAIL_LENGTH).regex(STORABLE_TEXT_PATTERN, STORABLE_TEXT_MESSAGE),
   FirstName: safeText(TEXT_LIMITS.value).optional(),
   LastName: safeText(TEXT_LIMITS.value).optional(),
   custom: z.record(z.string().regex(/^(string|integer|float|date|boolean)--\S+$/), CustomValue).optional(),
 });
 export type AutopilotContact = z.infer<typeof AutopilotContact>;
 
-export const RowRejection = RowOrigin.extend({ reason: z.string().min(1).max(500).regex(NO_NUL_PATTERN, NO_NUL_MESSAGE) });
+export const RowRejection = RowOrigin.extend({ reason: z.string().min(1).max(500).regex(STORABLE_TEXT_PATTERN, STORABLE_TEXT_MESSAGE) });
 export type RowRejection = z.infer<typeof RowRejection>;

@@ -1,17 +1,19 @@
 import { z } from 'zod';
 
 /**
- * Text with no NUL character (U+0000). PostgreSQL's text and jsonb refuse it ("invalid byte sequence for
- * encoding UTF8: 0x00", "unsupported Unicode escape sequence"), so a message carrying one could never be
- * stored: it is refused at the edge (dead-lettered with the schema reason) instead of failing deep inside a
- * consumer. The pattern is the one recorded in ALLOWED_TIGHTENINGS (schema-compatibility.ts).
+ * Text PostgreSQL can store: no NUL character (U+0000) and no unpaired UTF-16 surrogate. Its text and jsonb
+ * refuse NUL ("invalid byte sequence for encoding UTF8: 0x00", "unsupported Unicode escape sequence"), and
+ * jsonb refuses the `\ud800` escape JSON.stringify writes for an unpaired surrogate, so a message carrying
+ * either could never be stored: it is refused at the edge (dead-lettered with the schema reason) instead of
+ * failing deep inside a consumer. The pattern is the one recorded in ALLOWED_TIGHTENINGS
+ * (schema-compatibility.ts); it reads UTF-16 code units, as JSON Schema patterns without the `u` flag do.
  */
 // eslint-disable-next-line no-control-regex -- refusing NUL is the point
-export const NO_NUL_PATTERN = /^[^\u0000]*$/;
-export const NO_NUL_MESSAGE = 'must not contain NUL characters (U+0000)';
+export const STORABLE_TEXT_PATTERN = /^(?:[^\u0000\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/;
+export const STORABLE_TEXT_MESSAGE = 'must not contain NUL characters (U+0000) or unpaired surrogates';
 
-/** A string of at most `max` characters without NUL (see NO_NUL_PATTERN). */
-export const safeText = (max: number) => z.string().max(max).regex(NO_NUL_PATTERN, NO_NUL_MESSAGE);
+/** A string of at most `max` characters PostgreSQL can store (see STORABLE_TEXT_PATTERN). */
+export const safeText = (max: number) => z.string().max(max).regex(STORABLE_TEXT_PATTERN, STORABLE_TEXT_MESSAGE);
 
 /** Caps of the text fields of the v1 topics (characters); each is also recorded in ALLOWED_TIGHTENINGS. */
 export const TEXT_LIMITS = {
@@ -32,7 +34,7 @@ export const TEXT_LIMITS = {
 } as const;
 
 /** Identifiers travel as opaque, non-empty strings; tenants and segments are named by the upstream platform. */
-export const Id = z.string().trim().min(1).max(200).regex(NO_NUL_PATTERN, NO_NUL_MESSAGE);
+export const Id = z.string().trim().min(1).max(200).regex(STORABLE_TEXT_PATTERN, STORABLE_TEXT_MESSAGE);
 /**
  * A tenant id names the tenant's own folder under SNAPSHOT_ROOT, so it must be a plain name: 1 to 64
  * characters, no `/` or `\`, no control characters (C0, DEL, C1, line/paragraph separators), not

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FieldMapping, LimitPolicy, ProfileLimit } from './mapping';
-import { Id, NO_NUL_MESSAGE, NO_NUL_PATTERN, RunId, safeText, TenantId, TEXT_LIMITS } from './primitives';
+import { Id, STORABLE_TEXT_MESSAGE, STORABLE_TEXT_PATTERN, RunId, safeText, TenantId, TEXT_LIMITS } from './primitives';
 import { Snapshot } from './snapshot';
 
 export const RunTrigger = z.enum(['segment-refresh', 'on-demand']);
@@ -10,7 +10,7 @@ export const RunSegment = z.object({
   segmentId: Id,
   segmentName: safeText(TEXT_LIMITS.name),
   /** Title of the Autopilot list this segment's contacts join. */
-  listName: z.string().trim().min(1).max(200).regex(NO_NUL_PATTERN, NO_NUL_MESSAGE),
+  listName: z.string().trim().min(1).max(200).regex(STORABLE_TEXT_PATTERN, STORABLE_TEXT_MESSAGE),
   snapshot: Snapshot,
 });
 export type RunSegment = z.infer<typeof RunSegment>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NO_NUL_MESSAGE, NO_NUL_PATTERN, TEXT_LIMITS } from './primitives';
+import { STORABLE_TEXT_MESSAGE, STORABLE_TEXT_PATTERN, TEXT_LIMITS } from './primitives';
 
 export const SnapshotFormat = z.enum(['cdm-folder', 'csv', 'jsonl']);
 export type SnapshotFormat = z.infer<typeof SnapshotFormat>;
@@ -13,9 +13,9 @@ export const Snapshot = z
       .trim()
       .min(1)
       .max(TEXT_LIMITS.location)
-      .regex(NO_NUL_PATTERN, NO_NUL_MESSAGE)
+      .regex(STORABLE_TEXT_PATTERN, STORABLE_TEXT_MESSAGE)
       .describe('file:// URI or path of model.json (cdm-folder) or of the file'),
-    entity: z.string().trim().min(1).max(TEXT_LIMITS.name).regex(NO_NUL_PATTERN, NO_NUL_MESSAGE).optional(),
+    entity: z.string().trim().min(1).max(TEXT_LIMITS.name).regex(STORABLE_TEXT_PATTERN, STORABLE_TEXT_MESSAGE).optional(),
   })
   .superRefine((s, ctx) => {
     if (s.format === 'cdm-folder' && !s.entity) {

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { AutopilotContact, MAX_EMAIL_LENGTH } from '../common/contact';
-import { NO_NUL_MESSAGE, NO_NUL_PATTERN, safeText, TEXT_LIMITS } from '../common/primitives';
+import { STORABLE_TEXT_MESSAGE, STORABLE_TEXT_PATTERN, safeText, TEXT_LIMITS } from '../common/primitives';
 import { RunSpec } from '../common/run-spec';
 
 export const MappedContact = z.object({
   /** Stable order of the source row within the run (for `truncate` and for choosing among duplicates). */
   seq: z.number().int().min(0),
   /** Normalised (trimmed, lower-cased) e-mail: the de-duplication key. */
-  email: z.string().min(3).max(MAX_EMAIL_LENGTH).regex(NO_NUL_PATTERN, NO_NUL_MESSAGE),
+  email: z.string().min(3).max(MAX_EMAIL_LENGTH).regex(STORABLE_TEXT_PATTERN, STORABLE_TEXT_MESSAGE),
   segmentId: safeText(TEXT_LIMITS.id),
   contact: AutopilotContact,
 });

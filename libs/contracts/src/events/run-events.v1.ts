@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RowRejection } from '../common/contact';
-import { Id, IsoDateTime, NO_NUL_MESSAGE, NO_NUL_PATTERN, RunId, safeText, TenantId, TEXT_LIMITS } from '../common/primitives';
+import { Id, IsoDateTime, STORABLE_TEXT_MESSAGE, STORABLE_TEXT_PATTERN, RunId, safeText, TenantId, TEXT_LIMITS } from '../common/primitives';
 
 export const RunStage = z.enum(['control-plane', 'extraction', 'mapping', 'delivery']);
 export type RunStage = z.infer<typeof RunStage>;
@@ -64,7 +64,7 @@ export const RunEventV1 = z.discriminatedUnion('type', [
     ...base,
     stage: RunStage,
     code: FailureCodeOnWire,
-    message: z.string().max(TEXT_LIMITS.message).regex(NO_NUL_PATTERN, NO_NUL_MESSAGE),
+    message: z.string().max(TEXT_LIMITS.message).regex(STORABLE_TEXT_PATTERN, STORABLE_TEXT_MESSAGE),
     counts: DeliveryCounts.optional(),
   }),
   z.object({ type: z.literal('run-canceled'), ...base, counts: DeliveryCounts.optional() }),
