@@ -32,6 +32,7 @@ export class AppModule {
           logger,
           consumerTimings: kafkaConsumerTimings(config),
           ...kafkaSecurity(config),
+          maxMessageBytes: config.KAFKA_MAX_MESSAGE_BYTES,
         }),
         DatabaseModule.forRoot(config.DATABASE_URL, databaseTimeouts(config)),
         PacingModule.forRoot({

@@ -56,6 +56,7 @@ export class AppModule {
           logger,
           consumerTimings: kafkaConsumerTimings(config),
           ...kafkaSecurity(config),
+          maxMessageBytes: config.KAFKA_MAX_MESSAGE_BYTES,
         }),
         DatabaseModule.forRoot(config.DATABASE_URL, databaseTimeouts(config)),
         JwtModule.register({ secret: config.AUTH_JWT_SECRET, verifyOptions: { algorithms: ['HS256'] } }),

@@ -21,6 +21,7 @@ export class AppModule {
           logger,
           consumerTimings: kafkaConsumerTimings(config),
           ...kafkaSecurity(config),
+          maxMessageBytes: config.KAFKA_MAX_MESSAGE_BYTES,
         }),
         ExtractionModule.register(config, logger),
       ],

@@ -366,4 +366,55 @@ describe('segment-extraction + field-mapping as processes on the real broker', (
     expect(mapped.some((m) => m.value.kind === 'end')).toBe(false);
     expect(mapped.some((m) => m.value.kind === 'batch' && m.value.batchSeq === 9999)).toBe(false);
   });
+
+  it('rejects a deeply nested JSONL line and rows with a NUL in a mapped value, each with its reason, and maps the rest', async () => {
+    const { tenantId } = tenantWithSample();
+    const file = join(ROOT, tenantId, 'poison.jsonl');
+    // Line 2: 10 KB of nesting (JSON.stringify overflowed the stack: the whole run failed as unreadable).
+    // Line 3: a NUL in FirstName (PostgreSQL cannot store it). Line 4: a NUL in an unmapped column (ignored).
+    writeFileSync(
+      file,
+      [
+        '{"EMail":"a@example.com","FirstName":"A"}',
+        `{"EMail":"b@example.com","Deep":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+        '{"EMail":"c@example.com","FirstName":"C\\u0000"}',
+        '{"EMail":"d@example.com","FirstName":"D","Blob":"\\u0000"}',
+      ].join('\n') + '\n',
+    );
+    const run = runSpec(file, tenantId, { format: 'jsonl', entity: undefined });
+    await requestRun(run, `it-${randomUUID()}`);
+    // The broker is shared: services of other checkouts (other groups, older code) may answer this run too.
+    // Only what parses with today's contracts counts, and only the outcomes this test is about are asserted.
+    const valid = <T>(topic: string, schema: { safeParse(v: unknown): { success: boolean; data?: T } }) =>
+      ofRun(topic, run.runId, (v) => schema.safeParse(v))
+        .filter((m) => m.value.success)
+        .map((m) => m.value.data as T);
+    const mapped = await expectEventually(
+      () => {
+        const messages = valid<ContactsMappedV1>(TOPICS.contactsMapped.name, ContactsMappedV1);
+        const emails = messages.flatMap((m) => (m.kind === 'batch' ? m.contacts.map((c) => c.email) : []));
+        return messages.some((m) => m.kind === 'end') && emails.includes('d@example.com') && emails;
+      },
+      { timeoutMs: 30000, message: 'contacts-mapped end' },
+    );
+    expect([...new Set(mapped)].sort()).toEqual(['a@example.com', 'd@example.com']);
+    const reasons = await expectEventually(
+      () => {
+        const found = valid<RunEventV1>(TOPICS.runEvents.name, RunEventV1).flatMap((e) =>
+          e.type === 'rows-rejected' ? e.rejections.map((r) => `${e.stage} line ${r.line}: ${r.reason}`) : [],
+        );
+        return found.length >= 2 && found;
+      },
+      { message: 'both rejections' },
+    );
+    expect(reasons).toEqual(
+      expect.arrayContaining([
+        'extraction line 2: value of "Deep" nested deeper than 64 levels',
+        'mapping line 3: invalid value (attribute FirstName): holds a NUL character',
+      ]),
+    );
+    // Before: the nesting overflowed JSON.stringify and the whole run failed as an unreadable file.
+    const failures = valid<RunEventV1>(TOPICS.runEvents.name, RunEventV1).flatMap((e) => (e.type === 'run-failed' ? [e.code] : []));
+    expect(failures.filter((code) => code === 'SNAPSHOT_UNREADABLE' || code === 'RANGE_ERROR')).toEqual([]);
+  });
 });

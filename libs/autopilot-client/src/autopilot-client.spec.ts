@@ -139,6 +139,13 @@ describe('AutopilotClient', () => {
     expect(failure.message).toContain('Email is invalid.');
   });
 
+  it("keeps control characters (NUL among them) of Autopilot's message out of the error: it becomes a stored reason", async () => {
+    handler = (_req, res) => json(res, 400, { error: 'Bad Request', message: 'Email\u0000 is\ninvalid.' });
+    const failure = await failureOf(client().bulkUpsert([{ Email: 'bad' }]));
+    expect(failure.message).toContain('Email? is?invalid.');
+    expect(failure.message).not.toContain('\u0000');
+  });
+
   it.each([
     [403, 'forbidden'],
     [404, 'not-found'],

@@ -2,6 +2,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { z } from 'zod';
+import { storableText } from '@export/errors';
 import { AutopilotError, type AutopilotFailure } from './autopilot-error';
 
 /** The most contacts Autopilot takes in one bulk upsert. */
@@ -160,7 +161,9 @@ function statusError(route: string, response: AxiosResponse): AutopilotError {
   const { status } = response;
   const body = ErrorBody.safeParse(response.data);
   const said = body.success ? (body.data.message ?? body.data.error) : undefined;
-  const detail = said ? `: ${said.slice(0, 500)}` : '';
+  // Autopilot's words end up in stored reasons: control characters (NUL, which PostgreSQL refuses) become `?`.
+  // eslint-disable-next-line no-control-regex -- replacing control characters is the point
+  const detail = said ? `: ${storableText(said.replace(/[\u0000-\u001f\u007f]/g, '?'), 500)}` : '';
   if (status === 401)
     return new AutopilotError('key-rejected', `Autopilot rejected the API key (401)${detail}`, { status });
   if (status === 429) {

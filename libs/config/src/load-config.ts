@@ -53,6 +53,11 @@ export const commonEnv = {
   KAFKA_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).default(1_000),
   /** How long a rebalance waits for live members to rejoin before it goes on without them. */
   KAFKA_REBALANCE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(20_000),
+  /**
+   * Largest Kafka message a service sends (key, value, headers), in bytes: a larger one is refused before it
+   * is sent (MESSAGE_TOO_LARGE, a permanent failure). At most the broker's `max.message.bytes`.
+   */
+  KAFKA_MAX_MESSAGE_BYTES: z.coerce.number().int().min(65_536).max(104_857_600).default(1_000_000),
 };
 
 /** The group timings of a config parsed with commonEnv (see @export/kafka ConsumerTimings). */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { segmentRefreshedJsonSchema } from './json-schema';
 import { breakingChanges, compareSchemas, topicJsonSchema, type JsonSchema } from './schema-compatibility';
-import { TenantId } from './common/primitives';
+import { STORABLE_TEXT_PATTERN, safeText, TenantId } from './common/primitives';
 import { ALL_TOPICS, TOPICS } from './topics';
 
 const REFRESH = 'npx nx run contracts:schema-snapshots';
@@ -119,6 +119,35 @@ describe('compareSchemas', () => {
       '$.tenantId: maxLength tightened from 64 to 32',
     ]);
     expect(breaking(z.object({ segmentId: TenantId }), z.object({ segmentId: z.string().min(1).max(200) }))).toHaveLength(2);
+  });
+
+  it('accepts the recorded refusal of NUL and unpaired surrogates on any string, and the recorded caps only where they were recorded', () => {
+    const before = z.object({ name: z.string(), contact: z.object({ FirstName: z.string().optional() }) });
+    const after = z.object({
+      name: z.string().regex(STORABLE_TEXT_PATTERN),
+      contact: z.object({ FirstName: safeText(65_536).optional() }),
+    });
+    const changes = compareSchemas(schema(before), schema(after));
+    expect(changes.filter((c) => c.severity === 'breaking')).toEqual([]);
+    expect(changes.map((c) => `${c.path}: ${c.message.replace(/ \(allowed: .*/, '')}`)).toEqual([
+      `$.name: pattern changed from none to ${STORABLE_TEXT_PATTERN.source}`,
+      '$.contact.FirstName: maxLength tightened from none to 65536',
+      `$.contact.FirstName: pattern changed from none to ${STORABLE_TEXT_PATTERN.source}`,
+    ]);
+    // Another pattern, or the value cap on a field it was not recorded for, is still breaking.
+    expect(breaking(z.object({ name: z.string().regex(/^[a-z]*$/) }), z.object({ name: z.string() }))).toHaveLength(1);
+    expect(breaking(z.object({ name: safeText(65_536) }), z.object({ name: z.string() }))).toEqual([
+      '$.name: maxLength tightened from none to 65536',
+    ]);
+  });
+
+  it('compares a union of plain types written as a type list with the same union written as variants', () => {
+    const before = z.object({ v: z.union([z.string(), z.number(), z.boolean()]) });
+    const after = z.object({ v: z.union([z.string().regex(STORABLE_TEXT_PATTERN), z.number(), z.boolean()]) });
+    expect(schema(before).properties).toEqual({ v: { type: ['string', 'number', 'boolean'] } });
+    expect(breakingChanges(schema(before), schema(after))).toEqual([]);
+    const narrowed = z.object({ v: z.union([z.string().regex(STORABLE_TEXT_PATTERN), z.number()]) });
+    expect(breaking(narrowed, before)).toEqual(['$.v: union variant boolean removed']);
   });
 
   it('finds a breaking change in a real topic schema', () => {

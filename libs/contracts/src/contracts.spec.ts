@@ -1,6 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ALL_TOPICS, SegmentRefreshedV1, segmentRefreshedJsonSchema, TenantId, TOPICS, topicsFileContent } from './index';
+import { randomUUID } from 'node:crypto';
+import {
+  ALL_TOPICS,
+  ContactsMappedV1,
+  RunEventV1,
+  SegmentRefreshedV1,
+  segmentRefreshedJsonSchema,
+  STORABLE_TEXT_MESSAGE,
+  TenantId,
+  TOPICS,
+  topicsFileContent,
+  type RunSpec,
+} from './index';
 
 const example = {
   eventId: '5f0c2d7e-7d1c-4a59-9d3b-8f7f0f0c1a11',
@@ -55,11 +67,90 @@ describe('segment-refreshed.v1 (public event)', () => {
     expect(TenantId.parse(tenantId)).toBe(tenantId);
   });
 
+  it.each([
+    ['segment name', { ...example, segment: { ...example.segment, name: 'VIP\u0000customers' } }, 'segment.name'],
+    ['segment id', { ...example, segment: { ...example.segment, id: 'seg\u0000vip' } }, 'segment.id'],
+    ['event id', { ...example, eventId: 'e\u0000' }, 'eventId'],
+    ['location', { ...example, snapshot: { ...example.snapshot, location: '/data/a\u0000.json' } }, 'snapshot.location'],
+    ['entity', { ...example, snapshot: { ...example.snapshot, entity: 'Vip\u0000' } }, 'snapshot.entity'],
+  ])('refuses a NUL character in the %s, naming the field', (_name, input, path) => {
+    const issues = SegmentRefreshedV1.safeParse(input).error?.issues ?? [];
+    expect(issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([`${path}: ${STORABLE_TEXT_MESSAGE}`]);
+  });
+
+  it('refuses an unpaired surrogate (PostgreSQL jsonb refuses it) and accepts paired ones', () => {
+    const named = (name: string) => ({ ...example, segment: { ...example.segment, name } });
+    expect(SegmentRefreshedV1.safeParse(named('VIP \ud83d')).error?.issues.map((i) => i.path.join('.'))).toEqual(['segment.name']);
+    expect(SegmentRefreshedV1.safeParse(named('VIP \ude00 x')).success).toBe(false);
+    expect(SegmentRefreshedV1.parse(named('VIP \ud83d\ude00')).segment.name).toBe('VIP 😀');
+  });
+
+  it('refuses over-long strings (a segment name over 500, a location over 4096 characters)', () => {
+    const longName = { ...example, segment: { ...example.segment, name: 'x'.repeat(501) } };
+    expect(SegmentRefreshedV1.safeParse(longName).error?.issues.map((i) => i.path.join('.'))).toEqual(['segment.name']);
+    const longLocation = { ...example, snapshot: { ...example.snapshot, location: `/${'x'.repeat(4096)}` } };
+    expect(SegmentRefreshedV1.safeParse(longLocation).error?.issues.map((i) => i.path.join('.'))).toEqual(['snapshot.location']);
+  });
+
   it('keeps the committed JSON Schema in sync with the zod schema', () => {
     const committed = JSON.parse(
       readFileSync(join(__dirname, '../schemas/customer-insights.segment-refreshed.v1.schema.json'), 'utf8'),
     );
     expect(committed).toEqual(segmentRefreshedJsonSchema());
+  });
+});
+
+const run: RunSpec = {
+  runId: randomUUID(),
+  tenantId: 'contoso',
+  exportId: 'exp-1',
+  connectionId: 'conn-1',
+  trigger: 'on-demand',
+  segments: [{ segmentId: 'seg-vip', segmentName: 'VIP', listName: 'VIP', snapshot: { format: 'csv', location: '/data/contoso/vip.csv' } }],
+  mapping: { email: 'EMail' },
+  limitPolicy: 'skip',
+  profileLimit: 100,
+  quotaPerMonth: null,
+};
+const contact = { seq: 0, email: 'a@b.io', segmentId: 'seg-vip', contact: { Email: 'a@b.io' } };
+
+describe('contacts-mapped.v1', () => {
+  it('reads a batch without part/parts (as written before parts existed) and a part of a split batch', () => {
+    const whole = { kind: 'batch', run, batchSeq: 3, contacts: [contact], rejected: 1 };
+    expect(ContactsMappedV1.parse(whole)).toEqual(whole);
+    const part = { ...whole, part: 2, parts: 3, rejected: 0 };
+    expect(ContactsMappedV1.parse(part)).toEqual(part);
+  });
+
+  it.each([
+    [{ part: 3, parts: 3 }],
+    [{ part: 1 }],
+    [{ part: 0, parts: 0 }],
+  ])('refuses a part outside its batch: %j', (fields) => {
+    const result = ContactsMappedV1.safeParse({ kind: 'batch', run, batchSeq: 0, contacts: [], rejected: 0, ...fields });
+    expect(result.success).toBe(false);
+  });
+
+  it.each([
+    ['FirstName', { ...contact, contact: { Email: 'a@b.io', FirstName: 'A\u0000' } }],
+    ['a custom string', { ...contact, contact: { Email: 'a@b.io', custom: { 'string--Tier': 'G\u0000' } } }],
+    ['LastName over 64 Ki characters', { ...contact, contact: { Email: 'a@b.io', LastName: 'x'.repeat(65_537) } }],
+  ])('refuses a contact with a NUL or an over-long value in %s', (_name, bad) => {
+    expect(ContactsMappedV1.safeParse({ kind: 'batch', run, batchSeq: 0, contacts: [bad], rejected: 0 }).success).toBe(false);
+  });
+});
+
+describe('run-events.v1', () => {
+  const base = { runId: run.runId, tenantId: 'contoso', at: '2026-11-28T08:00:00Z' };
+  it('refuses a NUL in a rejection (reason, partition, profile id) and in a failure message', () => {
+    const rejection = { segmentId: 'seg-vip', partition: 'p1.csv', line: 2, reason: 'invalid e-mail' };
+    const rejected = (r: object) => ({ ...base, type: 'rows-rejected', stage: 'mapping', rejections: [{ ...rejection, ...r }] });
+    expect(RunEventV1.safeParse(rejected({})).success).toBe(true);
+    for (const field of ['reason', 'partition', 'profileId'])
+      expect(RunEventV1.safeParse(rejected({ [field]: 'x\u0000' })).success).toBe(false);
+    const failed = { ...base, type: 'run-failed', stage: 'mapping', code: 'SOME_NEW_CODE', message: 'boom' };
+    expect(RunEventV1.safeParse(failed).success).toBe(true);
+    expect(RunEventV1.safeParse({ ...failed, message: 'bo\u0000om' }).success).toBe(false);
   });
 });
 

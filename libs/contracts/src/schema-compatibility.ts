@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { TENANT_ID_MAX_LENGTH, TENANT_ID_PATTERN } from './common/primitives';
+import { MAX_EMAIL_LENGTH } from './common/contact';
+import { STORABLE_TEXT_PATTERN, TENANT_ID_MAX_LENGTH, TENANT_ID_PATTERN, TEXT_LIMITS } from './common/primitives';
 import type { TopicDefinition } from './topics';
 
 /** A JSON Schema as z.toJSONSchema writes it (draft 2020-12), kept loose on purpose. */
@@ -41,6 +42,58 @@ export const ALLOWED_TIGHTENINGS: readonly AllowedTightening[] = [
     path: /(^|\.)tenantId$/,
     values: { maxLength: TENANT_ID_MAX_LENGTH, pattern: TENANT_ID_PATTERN.source },
     reason: 'tenant ids are plain names (issue 10: snapshots stay inside the tenant folder)',
+  },
+  // Issue 11 (poison never blocks a partition): PostgreSQL refuses U+0000 in text and jsonb (and jsonb an
+  // unpaired surrogate), so a message with one in any string could never be stored; before this, it failed deep in a consumer (a
+  // segment-refreshed event with a NUL in its segment name was retried forever). Refusing it at the edge
+  // dead-letters it at once with the schema reason, in v1: a v2 would leave v1 open to the same poison.
+  {
+    path: /^\$/,
+    values: { pattern: STORABLE_TEXT_PATTERN.source },
+    reason: 'no NUL characters or unpaired surrogates (issue 11: PostgreSQL cannot store them)',
+  },
+  // Issue 11 as well: strings that had no cap get one, so one message cannot carry an unbounded value into
+  // a batch, a row of the database or Autopilot. Each cap is above what any producer of ours writes (mapping
+  // rejects a longer value as a row, extraction cuts partition names) and what real data holds.
+  {
+    path: /\.contact\.(FirstName|LastName|custom\{\}<string>)$/,
+    values: { maxLength: TEXT_LIMITS.value },
+    reason: 'profile values at most 64 Ki characters (issue 11: mapping rejects longer ones as rows)',
+  },
+  {
+    path: /\.contacts\[\]\.(email|contact\.Email)$/,
+    values: { maxLength: MAX_EMAIL_LENGTH },
+    reason: 'e-mails at most 254 characters (mapping always rejected longer ones)',
+  },
+  {
+    path: /\.(segmentName|snapshot\.entity)$/,
+    values: { maxLength: TEXT_LIMITS.name },
+    reason: 'segment names and entities at most 500 characters (the public event always capped segment names at 500)',
+  },
+  {
+    path: /\.snapshot\.location$/,
+    values: { maxLength: TEXT_LIMITS.location },
+    reason: 'snapshot locations at most 4096 characters (PATH_MAX)',
+  },
+  {
+    path: /(^\$<kind=batch>|\.contacts\[\]|\.rejections\[\])\.(segmentId|profileId)$/,
+    values: { maxLength: TEXT_LIMITS.id },
+    reason: 'segment and profile ids at most 200 characters (segment ids always were; mapping cut profile ids at 200)',
+  },
+  {
+    path: /\.(rows|rejections)\[\]\.partition$/,
+    values: { maxLength: TEXT_LIMITS.partition },
+    reason: 'partition names at most 300 characters (issue 11: extraction cuts longer names)',
+  },
+  {
+    path: /^\$<type=run-skipped>\.message$/,
+    values: { maxLength: TEXT_LIMITS.message },
+    reason: 'run messages at most 2000 characters (as run-failed messages always were)',
+  },
+  {
+    path: /^\$<type=run-failed>\.code$/,
+    values: { maxLength: TEXT_LIMITS.code },
+    reason: 'failure codes at most 100 characters (codes are short words; unknown ones are still shown, not refused)',
   },
 ];
 
@@ -84,8 +137,10 @@ function compare(rawOld: JsonSchema, rawNew: JsonSchema, path: string, ctx: Cont
   const breaking = (message: string) => ctx.changes.push({ path, severity: 'breaking', message });
   const compatible = (message: string) => ctx.changes.push({ path, severity: 'compatible', message });
 
-  const variantsBefore = variants(before);
-  const variantsAfter = variants(after);
+  // A union of plain types may be written either way: `type: [a, b]` or `anyOf: [{type: a}, {type: b}]`
+  // (zod writes the second as soon as one member carries a keyword). Compare them variant by variant.
+  const variantsBefore = variants(before) ?? (variants(after) && typeListVariants(before));
+  const variantsAfter = variants(after) ?? (variants(before) && typeListVariants(after));
   if (variantsBefore || variantsAfter) {
     compareVariants(variantsBefore ?? [before], variantsAfter ?? [after], path, ctx);
     return;
@@ -212,6 +267,13 @@ function compareBounds(
 function variants(schema: JsonSchema): JsonSchema[] | undefined {
   const list = schema.oneOf ?? schema.anyOf;
   return Array.isArray(list) ? (list as JsonSchema[]) : undefined;
+}
+
+/** `{type: [a, b], ...rest}` as the variants `{type: a, ...rest}`, `{type: b, ...rest}`; else undefined. */
+function typeListVariants(schema: JsonSchema): JsonSchema[] | undefined {
+  if (!Array.isArray(schema.type)) return undefined;
+  const { type, ...rest } = schema;
+  return (type as string[]).map((t) => ({ ...rest, type: t }));
 }
 
 function allowedValues(schema: JsonSchema): string[] | undefined {

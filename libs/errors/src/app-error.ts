@@ -75,7 +75,26 @@ export function assertNever(value: never): never {
   throw new Error(`Unexpected value: ${JSON.stringify(value)}`);
 }
 
-/** Message of any thrown value, for logs and reasons. */
+/**
+ * Message of any thrown value, for logs and reasons. Always storable text (see storableText): reasons are
+ * stored in PostgreSQL and travel in contracts that refuse NUL and unpaired surrogates.
+ */
 export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return storableText(error instanceof Error ? error.message : String(error));
+}
+
+// eslint-disable-next-line no-control-regex -- replacing NUL is the point
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * `text` as PostgreSQL (text and jsonb) can store it: NUL characters and unpaired surrogates become U+FFFD;
+ * with `maxLength`, cut to at most that many UTF-16 units without splitting a surrogate pair.
+ */
+export function storableText(text: string, maxLength?: number): string {
+  let clean = text.replace(UNSTORABLE, '\uFFFD');
+  if (maxLength !== undefined && clean.length > maxLength) {
+    const last = clean.charCodeAt(maxLength - 1);
+    clean = clean.slice(0, last >= 0xd800 && last <= 0xdbff ? maxLength - 1 : maxLength);
+  }
+  return clean;
 }

@@ -17,19 +17,41 @@ export interface PublishContext {
   traceparent?: string;
 }
 
+export interface EventPublisherOptions {
+  /**
+   * Largest message (key, value and headers, in bytes) this publisher sends, and the most one send puts
+   * together; default DEFAULT_MAX_MESSAGE_BYTES. Keep it at or under the broker's and topics'
+   * `max.message.bytes` (1 MiB by default).
+   */
+  maxMessageBytes?: number;
+}
+
+/**
+ * The broker's default `max.message.bytes` is 1,048,588 bytes for a whole record batch; a little under 1 MB
+ * leaves room for the batch's and each record's framing.
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1_000_000;
+/** Framing of one record in a batch (length, attributes, deltas, header counts), generously rounded up. */
+const RECORD_OVERHEAD_BYTES = 64;
+
 /**
  * Typed producer: every value is parsed with its topic's schema before it is sent, so no service can put
  * a message on a topic that its consumers would reject. Sends wait for all in-sync replicas (acks=-1).
+ * A message over the maximum size is refused before anything is sent (a permanent MESSAGE_TOO_LARGE, never a
+ * broker error after a partial send), and one publish is cut into sends that each stay under it.
  */
 export class EventPublisher {
   private readonly producer: Producer;
   private connecting?: Promise<void>;
+  readonly maxMessageBytes: number;
 
   constructor(
     kafka: Kafka,
     private readonly service: string,
     private readonly logger: Logger,
+    options: EventPublisherOptions = {},
   ) {
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     // The Java-compatible murmur2 partitioner: keys land on the same partitions as with Java clients.
     this.producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   }
@@ -59,15 +81,27 @@ export class EventPublisher {
         const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
         throw new AppError('contract-violation', `Refusing to publish an invalid ${topic} message: ${issues}`);
       }
-      return {
+      const record = {
         key: message.key,
         value: JSON.stringify(parsed.data),
         headers: this.headers(context.correlationId, traceparent, message.headers),
       };
+      const bytes = encodedSize(record);
+      if (bytes > this.maxMessageBytes) {
+        throw new AppError(
+          'contract-violation',
+          `Refusing to publish a ${topic} message of ${bytes} bytes: it is over the maximum of ${this.maxMessageBytes} bytes`,
+          { code: 'MESSAGE_TOO_LARGE', bytes, maxBytes: this.maxMessageBytes },
+        );
+      }
+      return { record, bytes };
     });
     await this.connect();
-    await this.producer.send({ topic, messages: encoded, acks: -1, compression: CompressionTypes.None });
-    kafkaMetrics.produced.inc({ topic }, encoded.length);
+    // Sends in order, each under the maximum: the broker limits a partition's whole record batch, not a record.
+    for (const chunk of chunksUnder(encoded, this.maxMessageBytes)) {
+      await this.producer.send({ topic, messages: chunk, acks: -1, compression: CompressionTypes.None });
+      kafkaMetrics.produced.inc({ topic }, chunk.length);
+    }
   }
 
   /** Sends a message to the dead-letter topic. Never throws a contract error: the reason is the payload. */
@@ -85,4 +119,33 @@ export class EventPublisher {
     headers[HEADERS.traceparent] = traceparent;
     return headers;
   }
+}
+
+interface EncodedRecord {
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+}
+
+/** What a record weighs on the wire: key, value, header names and values, and its framing. */
+function encodedSize(record: EncodedRecord): number {
+  let bytes = RECORD_OVERHEAD_BYTES + Buffer.byteLength(record.key) + Buffer.byteLength(record.value);
+  for (const [name, value] of Object.entries(record.headers)) bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
+  return bytes;
+}
+
+/** Consecutive groups of records whose sizes add up to at most `max` (each record alone is under it). */
+function* chunksUnder(records: { record: EncodedRecord; bytes: number }[], max: number): Generator<EncodedRecord[]> {
+  let chunk: EncodedRecord[] = [];
+  let total = 0;
+  for (const { record, bytes } of records) {
+    if (chunk.length > 0 && total + bytes > max) {
+      yield chunk;
+      chunk = [];
+      total = 0;
+    }
+    chunk.push(record);
+    total += bytes;
+  }
+  if (chunk.length > 0) yield chunk;
 }

@@ -19,6 +19,8 @@ export interface KafkaModuleOptions extends KafkaSecurityOptions {
   warnings?: string[];
   /** Group timings of every consumer of the service (KAFKA_SESSION_TIMEOUT_MS ...); defaults DEFAULT_CONSUMER_TIMINGS. */
   consumerTimings?: Partial<ConsumerTimings>;
+  /** Largest message the service's publisher sends (see EventPublisherOptions); KAFKA_MAX_MESSAGE_BYTES. */
+  maxMessageBytes?: number;
 }
 
 /**
@@ -141,7 +143,7 @@ export class KafkaModule {
         { provide: KAFKA, useValue: kafka },
         { provide: KAFKA_LOGGER, useValue: options.logger },
         { provide: KAFKA_CONSUMER_TIMINGS, useValue: options.consumerTimings ?? {} },
-        { provide: EventPublisher, useValue: new EventPublisher(kafka, options.service, options.logger) },
+        { provide: EventPublisher, useValue: new EventPublisher(kafka, options.service, options.logger, { maxMessageBytes: options.maxMessageBytes }) },
         KafkaConsumers,
       ],
       exports: [KAFKA, EventPublisher, KafkaConsumers],

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { HEADERS, TOPICS, topicByName, type RunStage, type TopicName, type TopicValue } from '@export/contracts';
-import { errorMessage, failureClass, failureCode } from '@export/errors';
+import { errorMessage, failureClass, failureCode, storableText } from '@export/errors';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { EventPublisher } from './event-publisher';
@@ -337,7 +337,8 @@ export class TopicConsumer<N extends TopicName> {
             at: new Date().toISOString(),
             stage,
             code,
-            message: `a message of this run could not be processed (${code}): ${reason}`.slice(0, 2000),
+            // Storable like every run event (the control plane stores it): a refused publish here would stall the partition.
+            message: storableText(`a message of this run could not be processed (${code}): ${reason}`, 2000),
           },
         },
       ],

@@ -1,1 +1,1 @@
-export { mapProfile, customFieldKey, type MapResult } from './map-profile';
+export { mapProfile, customFieldKey, MAX_VALUE_BYTES, type MapResult } from './map-profile';

@@ -2,7 +2,7 @@ import { AutopilotContact, FieldMapping } from '@export/contracts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { customFieldKey, mapProfile } from './index';
+import { customFieldKey, mapProfile, MAX_VALUE_BYTES } from './index';
 
 const Values = z.record(z.string(), z.string().nullable());
 const ValidCase = z.strictObject({
@@ -56,6 +56,47 @@ describe('mapProfile limits', () => {
     const result = mapProfile({ EMail: 'a@b.io', ...values }, { email: 'EMail', custom });
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.reason.length).toBeLessThanOrEqual(500);
+  });
+
+  it('rejects a value over the cap (64 KiB of UTF-8) naming the attribute, never quoting it', () => {
+    const mapping = { email: 'EMail', lastName: 'LastName', custom: [{ attribute: 'Bio', field: 'Bio', type: 'string' as const }] };
+    const atCap = 'é'.repeat(MAX_VALUE_BYTES / 2);
+    expect(mapProfile({ EMail: 'a@b.io', LastName: atCap }, mapping)).toMatchObject({ ok: true });
+    const over = mapProfile({ EMail: 'a@b.io', LastName: `${atCap}x`, Bio: 'y'.repeat(MAX_VALUE_BYTES + 1) }, mapping);
+    expect(over).toEqual({
+      ok: false,
+      reason: `invalid value (attribute LastName): over ${MAX_VALUE_BYTES} bytes; invalid value (attribute Bio): over ${MAX_VALUE_BYTES} bytes`,
+    });
+    // An e-mail over the cap shows no more than its short excerpt.
+    const email = mapProfile({ EMail: `${'z'.repeat(MAX_VALUE_BYTES)}@b.io` }, { email: 'EMail' });
+    expect(email.ok).toBe(false);
+    if (!email.ok) expect(email.reason.length).toBeLessThan(120);
+  });
+
+  it('maps only contacts the contacts-mapped contract accepts (no NUL, no value over its cap)', () => {
+    const mapping = {
+      email: 'EMail',
+      firstName: 'FirstName',
+      custom: [{ attribute: 'Tier', field: 'Tier', type: 'string' as const }],
+    };
+    for (const bad of ['\u0000', 'a\u0000b', 'x'.repeat(MAX_VALUE_BYTES + 1)]) {
+      for (const attribute of ['FirstName', 'Tier']) {
+        const result = mapProfile({ EMail: 'a@b.io', FirstName: 'A', Tier: 'T', [attribute]: bad }, mapping);
+        expect(result.ok).toBe(false);
+        if (!result.ok) {
+          expect(result.reason).toContain(`(attribute ${attribute})`);
+          expect(result.reason).not.toContain('\u0000');
+        }
+      }
+    }
+  });
+
+  it('names the problem of an attribute once, however many custom fields it feeds', () => {
+    const custom = Array.from({ length: 100 }, (_, i) => ({ attribute: 'Note', field: `Note ${i}`, type: 'string' as const }));
+    expect(mapProfile({ EMail: 'a@b.io', Note: 'x\u0000' }, { email: 'EMail', custom })).toEqual({
+      ok: false,
+      reason: 'invalid value (attribute Note): holds a NUL character',
+    });
   });
 
   it('does not read attributes from the object prototype', () => {

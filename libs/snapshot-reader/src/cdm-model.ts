@@ -2,7 +2,7 @@ import { text } from 'node:stream/consumers';
 import { z } from 'zod';
 import { snapshotPath } from '@export/snapshot-location';
 import { openConfined } from './confined-file';
-import { safeName } from './safe-text';
+import { safeName, partitionLabel } from './safe-text';
 import { describeIoError, snapshotError } from './snapshot-error';
 import type { SnapshotLimits, SnapshotScope } from './snapshot-record';
 
@@ -99,7 +99,7 @@ export async function loadCdmEntity(
   return {
     name: entity.name,
     attributes,
-    partitions: (entity.partitions ?? []).map((p) => ({ name: p.name || p.location, location: p.location })),
+    partitions: (entity.partitions ?? []).map((p) => ({ name: partitionLabel(p.name || p.location), location: p.location })),
     modelPath: modelPath.ok ? modelPath.path : modelLocation,
   };
 }

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { boundedLines } from './bounded-records';
 import { openConfined } from './confined-file';
+import { partitionLabel, safeName } from './safe-text';
 import { describeIoError, snapshotError, snapshotErrorCode } from './snapshot-error';
 import {
   DEFAULT_SNAPSHOT_LIMITS,
@@ -10,8 +11,16 @@ import {
 } from './snapshot-record';
 
 /**
+ * Deepest nesting of a value within a JSONL object (the object itself is level 1). Nested values are passed
+ * on as their JSON text, and JSON.stringify recurses: a few thousand levels (10 KB of `[`) overflow the stack
+ * with a RangeError, which used to fail the whole run as an unreadable file.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
  * Streams a JSON Lines file: one JSON object per line. A line that is not a JSON object, is longer than the
- * record cap or has more keys than the column cap is a rejection (whose reason never quotes the line);
+ * record cap, has more keys than the column cap or nests deeper than MAX_JSON_DEPTH is a rejection (whose
+ * reason never quotes the line, at most a key);
  * blank lines are skipped. The file is opened only after the checks of `openConfined`. The caller pulls:
  * the file is read only as fast as it does.
  */
@@ -22,7 +31,7 @@ export async function* readJsonlFile(
 ): AsyncGenerator<SnapshotRecord> {
   const limits = { ...DEFAULT_SNAPSHOT_LIMITS, ...options.limits };
   const file = await openConfined(scope, location, limits.maxFileBytes);
-  const partition = basename(file.name);
+  const partition = partitionLabel(basename(file.name));
   const input = file.stream(options.chunkSize ?? 64 * 1024);
   try {
     for await (const next of boundedLines(input, limits.maxRecordBytes)) {
@@ -61,7 +70,21 @@ function parseObject(text: string, maxKeys: number): Record<string, string | nul
   if (json === null || typeof json !== 'object' || Array.isArray(json)) return 'expected a JSON object';
   const entries = Object.entries(json);
   if (entries.length > maxKeys) return `more than ${maxKeys} keys`;
+  const deep = entries.find(([, value]) => nestedDeeperThan(value, MAX_JSON_DEPTH - 1));
+  if (deep) return `value of ${safeName(deep[0])} nested deeper than ${MAX_JSON_DEPTH} levels`;
   return Object.fromEntries(entries.map(([key, value]) => [key, stringValue(value)]));
+}
+
+/** True when `value` holds objects or arrays more than `max` levels deep. Iterative: no stack to overflow. */
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [node, depth] = next;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(node)) if (child !== null && typeof child === 'object') pending.push([child, depth + 1]);
+  }
+  return false;
 }
 
 function stringValue(value: unknown): string | null {

@@ -252,6 +252,33 @@ describe('readSnapshot: generated edge cases', () => {
     ]);
   });
 
+  it('rejects a deeply nested jsonl object as a row, naming the key, and reads on', async () => {
+    const file = join(dir, 'deep.jsonl');
+    const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+    const nested = `${'{"a":'.repeat(70)}1${'}'.repeat(70)}`;
+    await writeFile(
+      file,
+      `{"Id":"1","Mail":"a@b.c"}\n{"Id":"2","Deep":${deep}}\n{"Id":"3","Tree":${nested}}\n{"Id":"4","Ok":${'['.repeat(60)}${']'.repeat(60)},"Nul":"x\\u0000y"}\n`,
+    );
+    const records = await readAll({ format: 'jsonl', location: file });
+    expect(records).toEqual([
+      { kind: 'row', partition: 'deep.jsonl', line: 1, values: { Id: '1', Mail: 'a@b.c' } },
+      { kind: 'rejected', partition: 'deep.jsonl', line: 2, reason: 'value of "Deep" nested deeper than 64 levels' },
+      { kind: 'rejected', partition: 'deep.jsonl', line: 3, reason: 'value of "Tree" nested deeper than 64 levels' },
+      // A NUL is a value like any other here: mapping rejects the row if the column is mapped.
+      { kind: 'row', partition: 'deep.jsonl', line: 4, values: { Id: '4', Ok: `${'['.repeat(60)}${']'.repeat(60)}`, Nul: 'x\u0000y' } },
+    ]);
+  });
+
+  it('gives partitions printable names: control characters of a model.json partition name become ?, long names are cut', async () => {
+    const model = await cdmFolder('odd-names', entity([
+      { name: 'p\u0000one\u0007', location: 'data/one.csv' },
+      { name: 'x'.repeat(400), location: 'data/two.csv' },
+    ]), { 'data/one.csv': '1,a@b.c,n\n', 'data/two.csv': '2,c@d.e,n\n' });
+    const records = await readAll({ format: 'cdm-folder', location: model, entity: 'People' });
+    expect(records.map((r) => r.partition)).toEqual(['p?one?', `${'x'.repeat(254)}…`]);
+  });
+
   it('fails with SNAPSHOT_UNREADABLE for a missing jsonl file and an unsupported scheme', async () => {
     const missing = await failureOf({ format: 'jsonl', location: join(dir, 'none.jsonl') });
     expect(missing.details.code).toBe('SNAPSHOT_UNREADABLE');

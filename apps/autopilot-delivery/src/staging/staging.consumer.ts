@@ -46,8 +46,10 @@ export class StagingConsumer implements OnModuleInit {
       const exported = new Set(run.segments.map((s) => s.segmentId));
       const stray = value.contacts.find((c) => !exported.has(c.segmentId));
       if (stray) throw runNotConfirmed(run.runId, `does not export segment ${stray.segmentId.slice(0, 64)}`);
-      const outcome = await this.staging.stageBatch(run, value.batchSeq, value.contacts, correlationId);
-      log.debug({ batchSeq: value.batchSeq, contacts: value.contacts.length, outcome }, 'batch staged');
+      // A batch mapping split is staged part by part (absent: part 0 of 1, as before parts existed).
+      const part = { part: value.part ?? 0, parts: value.parts ?? 1 };
+      const outcome = await this.staging.stageBatch(run, value.batchSeq, value.contacts, correlationId, part);
+      log.debug({ batchSeq: value.batchSeq, ...part, contacts: value.contacts.length, outcome }, 'batch staged');
     } else {
       const outcome = await this.staging.recordEnd(run, value.batches, value.extracted, correlationId);
       log.info({ batches: value.batches, extracted: value.extracted, outcome }, 'run end recorded');

@@ -5,6 +5,14 @@ import { inTransaction, PG_POOL } from '../database/database.module';
 
 export type StageOutcome = 'staged' | 'already-staged' | 'run-closed';
 
+/** Which part of its extracted batch a mapped batch is (contacts-mapped.v1 `part`/`parts`). */
+export interface BatchPart {
+  part: number;
+  parts: number;
+}
+/** A batch mapping did not split (and every batch written before parts existed). */
+export const WHOLE_BATCH: BatchPart = { part: 0, parts: 1 };
+
 /** One contact per normalised e-mail within a batch, merged as the ledger merges across batches. */
 export interface StagedContact {
   email: string;
@@ -32,8 +40,9 @@ export function mergeBatch(contacts: MappedContact[]): StagedContact[] {
 }
 
 /**
- * The staging half of the ledger: each batch once, in one transaction, so a redelivered batch changes
- * nothing. The run row is locked first, so a batch and the run's `end` never interleave.
+ * The staging half of the ledger: each batch (each part of a split batch) once, in one transaction, so a
+ * redelivered batch or part changes nothing. The run row is locked first, so parts, batches and the run's
+ * `end` never interleave; a batch counts towards `end.batches` once all its parts are staged.
  */
 @Injectable()
 export class StagingRepository {
@@ -44,16 +53,26 @@ export class StagingRepository {
     batchSeq: number,
     contacts: MappedContact[],
     correlationId: string,
+    { part, parts }: BatchPart = WHOLE_BATCH,
   ): Promise<StageOutcome> {
     return inTransaction(this.pool, async (tx) => {
       const state = await this.lockRun(tx, run, correlationId);
       if (state !== 'staging' && state !== 'ready') return 'run-closed';
       const inserted = await tx.query(
-        `INSERT INTO delivery.staged_batches (run_id, batch_seq, contacts) VALUES ($1, $2, $3)
+        `INSERT INTO delivery.staged_batches (run_id, batch_seq, part, parts, contacts) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT DO NOTHING`,
-        [run.runId, batchSeq, contacts.length],
+        [run.runId, batchSeq, part, parts, contacts.length],
       );
       if (inserted.rowCount === 0) return 'already-staged';
+      // The part that completes its batch counts the batch, once (the run row is locked: parts never race).
+      let batchComplete = 1;
+      if (parts > 1) {
+        const staged = await tx.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM delivery.staged_batches WHERE run_id = $1 AND batch_seq = $2`,
+          [run.runId, batchSeq],
+        );
+        batchComplete = staged.rows[0].n === parts ? 1 : 0;
+      }
       const merged = mergeBatch(contacts);
       if (merged.length > 0) {
         await tx.query(
@@ -78,11 +97,11 @@ export class StagingRepository {
         );
       }
       await tx.query(
-        `UPDATE delivery.runs SET staged_batches = staged_batches + 1, mapped = mapped + $2,
-           state = CASE WHEN expected_batches IS NOT NULL AND staged_batches + 1 >= expected_batches THEN 'ready' ELSE state END,
-           ready_at = CASE WHEN expected_batches IS NOT NULL AND staged_batches + 1 >= expected_batches THEN now() ELSE ready_at END
+        `UPDATE delivery.runs SET staged_batches = staged_batches + $3, mapped = mapped + $2,
+           state = CASE WHEN expected_batches IS NOT NULL AND staged_batches + $3 >= expected_batches THEN 'ready' ELSE state END,
+           ready_at = CASE WHEN expected_batches IS NOT NULL AND staged_batches + $3 >= expected_batches THEN now() ELSE ready_at END
          WHERE run_id = $1`,
-        [run.runId, contacts.length],
+        [run.runId, contacts.length, batchComplete],
       );
       return 'staged';
     });

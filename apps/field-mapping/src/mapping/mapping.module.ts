@@ -13,6 +13,7 @@ export class MappingModule {
     const settings: MappingSettings = {
       groupId: config.KAFKA_GROUP_ID,
       partitionsConcurrency: config.KAFKA_PARTITIONS_CONCURRENCY,
+      maxBatchBytes: config.MAPPED_BATCH_MAX_BYTES,
     };
     return {
       module: MappingModule,

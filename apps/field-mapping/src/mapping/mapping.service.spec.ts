@@ -54,8 +54,10 @@ const row = (seq: number, values: Record<string, string | null>): ExtractedRow =
   values,
 });
 
-function service(sent: Sent[]): MappingService {
-  return new MappingService(fakePublisher(sent), new MappingMetrics(), pino({ level: 'silent' }));
+const SETTINGS = { groupId: 'g', partitionsConcurrency: 1, maxBatchBytes: 512 * 1024 };
+
+function service(sent: Sent[], settings = SETTINGS): MappingService {
+  return new MappingService(fakePublisher(sent), new MappingMetrics(), pino({ level: 'silent' }), settings);
 }
 
 describe('MappingService', () => {
@@ -130,6 +132,87 @@ describe('MappingService', () => {
     ]);
   });
 
+  describe('mapped batches over the size cap', () => {
+    // 30 custom string fields of 4 KiB each: 256 KiB of input rows map to ~2.4 MiB of contacts.
+    const custom = Array.from({ length: 30 }, (_, i) => ({ attribute: `Attr${i}`, field: `Field ${i}`, type: 'string' as const }));
+    const wide: RunSpec = { ...run, mapping: { ...run.mapping, custom } };
+    const wideRow = (seq: number) =>
+      row(seq, {
+        EMail: `p${seq}@example.com`,
+        FirstName: `P${seq}`,
+        ...Object.fromEntries(custom.map((c) => [c.attribute, `${c.attribute}:${seq}:`.padEnd(4096, 'v')])),
+      });
+    const encoded = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
+    it('splits a batch into parts under the cap: same batchSeq, part i of n, every contact once in order, rejections on part 0', async () => {
+      const sent: Sent[] = [];
+      const rows = [...Array.from({ length: 20 }, (_, i) => wideRow(i)), row(20, { EMail: 'bad' })];
+      await service(sent).handle({ kind: 'batch', run: wide, batchSeq: 4, segmentId: 'seg-1', rows }, 'c');
+      const parts = sent
+        .filter((s) => s.topic === TOPICS.contactsMapped.name)
+        .map((s) => s.value as Extract<ContactsMappedV1, { kind: 'batch' }>);
+      expect(parts.length).toBeGreaterThanOrEqual(4);
+      expect(parts.map((p) => [p.batchSeq, p.part, p.parts])).toEqual(parts.map((_, i) => [4, i, parts.length]));
+      for (const part of parts) expect(encoded(part)).toBeLessThanOrEqual(SETTINGS.maxBatchBytes);
+      expect(parts.flatMap((p) => p.contacts.map((c) => c.seq))).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      expect(parts.map((p) => p.rejected)).toEqual([1, ...parts.slice(1).map(() => 0)]);
+    });
+
+    it('keeps a batch under the cap as one message without part/parts (as before parts existed)', async () => {
+      const sent: Sent[] = [];
+      await service(sent).handle({ kind: 'batch', run: wide, batchSeq: 1, segmentId: 'seg-1', rows: [wideRow(0)] }, 'c');
+      const mapped = sent.filter((s) => s.topic === TOPICS.contactsMapped.name).map((s) => s.value as Record<string, unknown>);
+      expect(mapped).toHaveLength(1);
+      expect(mapped[0]).not.toHaveProperty('part');
+      expect(mapped[0]).not.toHaveProperty('parts');
+    });
+
+    it('rejects a row whose contact alone would not fit in a message, and maps the others', async () => {
+      const sent: Sent[] = [];
+      const settings = { ...SETTINGS, maxBatchBytes: 64 * 1024 };
+      const rows = [wideRow(0), row(1, { EMail: 'ok@example.com' })];
+      await service(sent, settings).handle({ kind: 'batch', run: wide, batchSeq: 0, segmentId: 'seg-1', rows }, 'c');
+      const mapped = sent.filter((s) => s.topic === TOPICS.contactsMapped.name).map((s) => s.value as Extract<ContactsMappedV1, { kind: 'batch' }>);
+      expect(mapped.flatMap((m) => m.contacts.map((c) => c.email))).toEqual(['ok@example.com']);
+      const rejections = sent
+        .filter((s) => s.topic === TOPICS.runEvents.name)
+        .flatMap((s) => (s.value as Extract<RunEventV1, { type: 'rows-rejected' }>).rejections);
+      expect(rejections).toEqual([
+        { segmentId: 'seg-1', partition: 'part-1', line: 1, reason: expect.stringMatching(/^mapped contact of \d+ bytes is over the \d+ bytes a message may carry$/) },
+      ]);
+    });
+  });
+
+  it('rejects a row with a NUL in a mapped value, naming the attribute, and keeps NUL out of every rejection field', async () => {
+    const sent: Sent[] = [];
+    const rows = [
+      row(0, { CustomerId: 'C-\u00001', EMail: 'a@example.com', FirstName: 'A\u0000da', LastName: 'L' }),
+      row(1, { CustomerId: 'C-2', EMail: 'b@example.com', FirstName: 'B', LastName: 'L' }),
+    ];
+    await service(sent).handle({ kind: 'batch', run, batchSeq: 0, segmentId: 'seg-1', rows }, 'c');
+    const mapped = sent.filter((s) => s.topic === TOPICS.contactsMapped.name).map((s) => s.value as Extract<ContactsMappedV1, { kind: 'batch' }>);
+    expect(mapped.flatMap((m) => m.contacts.map((c) => c.email))).toEqual(['b@example.com']);
+    const rejections = sent
+      .filter((s) => s.topic === TOPICS.runEvents.name)
+      .flatMap((s) => (s.value as Extract<RunEventV1, { type: 'rows-rejected' }>).rejections);
+    expect(rejections).toEqual([
+      { segmentId: 'seg-1', partition: 'part-1', line: 1, profileId: 'C-?1', reason: 'invalid value (attribute FirstName): holds a NUL character' },
+    ]);
+  });
+
+  it('keeps a rejection profile id storable: no unpaired surrogate, none made by cutting it at 200', async () => {
+    const sent: Sent[] = [];
+    const rows = [
+      row(0, { CustomerId: 'C\ud800', EMail: '' }),
+      row(1, { CustomerId: `${'x'.repeat(199)}\ud83d\ude00`, EMail: '' }),
+    ];
+    await service(sent).handle({ kind: 'batch', run, batchSeq: 0, segmentId: 'seg-1', rows }, 'c');
+    const ids = sent
+      .filter((s) => s.topic === TOPICS.runEvents.name)
+      .flatMap((s) => (s.value as Extract<RunEventV1, { type: 'rows-rejected' }>).rejections.map((r) => r.profileId));
+    expect(ids).toEqual(['C\uFFFD', 'x'.repeat(199)]);
+  });
+
   it('forwards end with the totals', async () => {
     const sent: Sent[] = [];
     await service(sent).handle({ kind: 'end', run, batches: 3, extracted: 1200, rejected: 4 }, 'c');
@@ -149,7 +232,7 @@ describe('MappingService', () => {
         if (topic === TOPICS.runEvents.name) throw new Error('broker down');
       },
     } as unknown as EventPublisher;
-    const mapping = new MappingService(publisher, new MappingMetrics(), pino({ level: 'silent' }));
+    const mapping = new MappingService(publisher, new MappingMetrics(), pino({ level: 'silent' }), SETTINGS);
     await expect(
       mapping.handle(
         { kind: 'batch', run, batchSeq: 0, segmentId: 'seg-1', rows: [row(0, { EMail: '' })] },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { STORABLE_TEXT_MESSAGE, STORABLE_TEXT_PATTERN } from './primitives';
 
 export const CustomFieldType = z.enum(['string', 'integer', 'float', 'date', 'boolean']);
 export type CustomFieldType = z.infer<typeof CustomFieldType>;
@@ -12,7 +13,7 @@ export const CustomFieldName = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]*$/, 'must start with a letter or digit and hold only letters, digits, spaces, _ . -')
   .refine((name) => !name.includes('--'), 'must not contain "--" (Autopilot uses it as the space separator)');
 
-export const ProfileAttribute = z.string().trim().min(1).max(200);
+export const ProfileAttribute = z.string().trim().min(1).max(200).regex(STORABLE_TEXT_PATTERN, STORABLE_TEXT_MESSAGE);
 
 /** Which profile attribute feeds which Autopilot field. Nothing is guessed: the export names every attribute. */
 export const FieldMapping = z.object({

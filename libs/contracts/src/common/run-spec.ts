@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FieldMapping, LimitPolicy, ProfileLimit } from './mapping';
-import { Id, RunId, TenantId } from './primitives';
+import { Id, STORABLE_TEXT_MESSAGE, STORABLE_TEXT_PATTERN, RunId, safeText, TenantId, TEXT_LIMITS } from './primitives';
 import { Snapshot } from './snapshot';
 
 export const RunTrigger = z.enum(['segment-refresh', 'on-demand']);
@@ -8,9 +8,9 @@ export type RunTrigger = z.infer<typeof RunTrigger>;
 
 export const RunSegment = z.object({
   segmentId: Id,
-  segmentName: z.string(),
+  segmentName: safeText(TEXT_LIMITS.name),
   /** Title of the Autopilot list this segment's contacts join. */
-  listName: z.string().trim().min(1).max(200),
+  listName: z.string().trim().min(1).max(200).regex(STORABLE_TEXT_PATTERN, STORABLE_TEXT_MESSAGE),
   snapshot: Snapshot,
 });
 export type RunSegment = z.infer<typeof RunSegment>;

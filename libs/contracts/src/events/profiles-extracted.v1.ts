@@ -1,12 +1,17 @@
 import { z } from 'zod';
+import { safeText, TEXT_LIMITS } from '../common/primitives';
 import { RunSpec } from '../common/run-spec';
 
 /** One raw profile row as read from the snapshot, with its origin and its place in the run's stable order. */
 export const ExtractedRow = z.object({
   /** Position in the run's stable order (segment order, then partition order, then line). */
   seq: z.number().int().min(0),
-  partition: z.string(),
+  partition: safeText(TEXT_LIMITS.partition),
   line: z.number().int().min(1),
+  /**
+   * The row's values as the file holds them. Not checked here (no NUL or length cap): a bad value is a bad
+   * row, which mapping rejects with its reason, naming the column; the rest of the batch goes on.
+   */
   values: z.record(z.string(), z.string().nullable()),
 });
 export type ExtractedRow = z.infer<typeof ExtractedRow>;
@@ -21,7 +26,7 @@ export const ProfilesExtractedV1 = z.discriminatedUnion('kind', [
     kind: z.literal('batch'),
     run: RunSpec,
     batchSeq: z.number().int().min(0),
-    segmentId: z.string(),
+    segmentId: safeText(TEXT_LIMITS.id),
     rows: z.array(ExtractedRow),
   }),
   z.object({

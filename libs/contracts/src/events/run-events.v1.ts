@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RowRejection } from '../common/contact';
-import { Id, IsoDateTime, RunId, TenantId } from '../common/primitives';
+import { Id, IsoDateTime, STORABLE_TEXT_MESSAGE, STORABLE_TEXT_PATTERN, RunId, safeText, TenantId, TEXT_LIMITS } from '../common/primitives';
 
 export const RunStage = z.enum(['control-plane', 'extraction', 'mapping', 'delivery']);
 export type RunStage = z.infer<typeof RunStage>;
@@ -32,7 +32,7 @@ export type RunFailureCode = z.infer<typeof RunFailureCode>;
  * A failure code as it travels: any upper-case code, not only the ones this version knows, so a producer
  * deployed with a new code never makes a consumer deployed before it refuse the event (it shows the code).
  */
-export const FailureCodeOnWire = z.string();
+export const FailureCodeOnWire = safeText(TEXT_LIMITS.code);
 
 export const SkipReason = z.enum(['PROFILE_LIMIT_EXCEEDED', 'QUOTA_EXCEEDED']);
 export type SkipReason = z.infer<typeof SkipReason>;
@@ -58,13 +58,13 @@ export const RunEventV1 = z.discriminatedUnion('type', [
   z.object({ type: z.literal('delivery-started'), ...base, counts: DeliveryCounts }),
   z.object({ type: z.literal('delivery-progress'), ...base, counts: DeliveryCounts }),
   z.object({ type: z.literal('delivery-completed'), ...base, counts: DeliveryCounts }),
-  z.object({ type: z.literal('run-skipped'), ...base, reason: SkipReason, message: z.string(), counts: DeliveryCounts }),
+  z.object({ type: z.literal('run-skipped'), ...base, reason: SkipReason, message: safeText(TEXT_LIMITS.message), counts: DeliveryCounts }),
   z.object({
     type: z.literal('run-failed'),
     ...base,
     stage: RunStage,
     code: FailureCodeOnWire,
-    message: z.string().max(2000),
+    message: z.string().max(TEXT_LIMITS.message).regex(STORABLE_TEXT_PATTERN, STORABLE_TEXT_MESSAGE),
     counts: DeliveryCounts.optional(),
   }),
   z.object({ type: z.literal('run-canceled'), ...base, counts: DeliveryCounts.optional() }),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, IsoDateTime, TenantId } from '../common/primitives';
+import { Id, IsoDateTime, STORABLE_TEXT_MESSAGE, STORABLE_TEXT_PATTERN, TenantId } from '../common/primitives';
 import { Snapshot } from '../common/snapshot';
 
 /**
@@ -8,12 +8,12 @@ import { Snapshot } from '../common/snapshot';
  * Unknown keys are ignored so publishers may add fields; removing or retyping one needs a v2 topic.
  */
 export const SegmentRefreshedV1 = z.object({
-  eventId: z.string().trim().min(1).max(200),
+  eventId: z.string().trim().min(1).max(200).regex(STORABLE_TEXT_PATTERN, STORABLE_TEXT_MESSAGE),
   occurredAt: IsoDateTime,
   tenantId: TenantId,
   segment: z.object({
     id: Id,
-    name: z.string().trim().min(1).max(500),
+    name: z.string().trim().min(1).max(500).regex(STORABLE_TEXT_PATTERN, STORABLE_TEXT_MESSAGE),
     memberCount: z.number().int().min(0),
   }),
   snapshot: Snapshot,
