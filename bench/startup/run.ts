@@ -66,6 +66,8 @@ interface ProcessResult {
   /** migrate-command mode: the migrate command's exit code and duration. */
   migrateExit?: number | null;
   migrateSeconds?: number;
+  /** migrate-command mode: this process's migrate command applied migrations (rather than finding none pending). */
+  migrateApplied?: boolean;
   error?: string;
 }
 
@@ -83,6 +85,8 @@ interface RoundResult {
   loadAverage1m: number;
 }
 
+/** A log line "database migrated" with a non-empty list: the process applied migrations itself. */
+const APPLIED = /"applied":\["[^"]/;
 const seconds = (ms: number) => Math.round(ms / 10) / 100;
 
 /** Runs `node <entry> migrate`; resolves to its exit code and output. */
@@ -208,6 +212,7 @@ async function runRound(round: number, logRoot: string): Promise<RoundResult> {
           const migrate = await runMigrateCommand(entryOf(app), fullEnv);
           result.migrateExit = migrate.code;
           result.migrateSeconds = seconds(Date.now() - t0);
+          result.migrateApplied = APPLIED.test(migrate.output);
           if (migrate.code !== 0) throw new Error(`migrate exited ${migrate.code}:\n${migrate.output.slice(-2000)}`);
         }
         const service = await startServiceProcess({
@@ -232,10 +237,10 @@ async function runRound(round: number, logRoot: string): Promise<RoundResult> {
   const migratedBy: Record<string, string[]> = { control_plane: [], delivery: [] };
   for (const service of started) {
     const schema = SCHEMAS[service.name.replace(/-\d+$/, '')]?.schema;
-    // "database migrated" with a non-empty list: this process applied migrations (one that got the lock after
-    // another instance had migrated logs an empty list).
-    if (schema && /"applied":\["[^"]/.test(service.output())) migratedBy[schema]?.push(service.name);
+    // One that got the lock after another instance had migrated logs an empty list.
+    if (schema && APPLIED.test(service.output())) migratedBy[schema]?.push(service.name);
   }
+  for (const r of results) if (r.migrateApplied) migratedBy[SCHEMAS[r.app]?.schema ?? '']?.push(`${r.name} (migrate)`);
   const applied = await migrationsApplied(databaseUrl);
   await Promise.allSettled(started.map((s) => s.stop()));
   await dropDatabase(database).catch(() => undefined);
