@@ -17,6 +17,8 @@ const NAMES = Object.keys(SERVICES) as ServiceName[];
 
 interface ComposeService {
   image?: string;
+  command?: string[];
+  restart?: string;
   build?: { context: string; dockerfile: string; args?: Record<string, string> };
   environment?: Record<string, string>;
   healthcheck?: { test: string[] };
@@ -66,12 +68,38 @@ describe('docker-compose.yml', () => {
 
   it('starts each service after what it needs', () => {
     const needs = (name: string) => Object.keys(services[name]?.depends_on ?? {}).sort();
-    expect(needs('connection-management')).toEqual(['kafka-topics', 'postgres']);
+    expect(needs('connection-management')).toEqual(['connection-management-migrate', 'kafka-topics', 'postgres']);
     expect(needs('segment-extraction')).toEqual(['kafka-topics']);
     expect(needs('field-mapping')).toEqual(['kafka-topics']);
     expect(needs('autopilot-delivery')).toEqual(
-      ['autopilot-simulator', 'connection-management', 'kafka-topics', 'postgres', 'redis'].sort(),
+      ['autopilot-delivery-migrate', 'autopilot-simulator', 'connection-management', 'kafka-topics', 'postgres', 'redis'].sort(),
     );
+  });
+
+  // The services with a PostgreSQL schema: a one-shot migrate service each, which the service waits for.
+  it.each(['connection-management', 'autopilot-delivery'] as const)(
+    'migrates the schema of %s once, in a one-shot service it waits for, not at its start',
+    (name) => {
+      const service = services[name] as ComposeService;
+      const migrate = services[`${name}-migrate`] as ComposeService;
+      const cmd = readFileSync(join(ROOT, 'apps', name, 'Dockerfile'), 'utf8')
+        .split('\n')
+        .filter((line) => line.startsWith('CMD '))
+        .pop();
+      expect(migrate.build).toEqual(service.build);
+      expect(migrate.command).toEqual([...(JSON.parse(cmd?.slice(4) ?? '[]') as string[]), 'migrate']);
+      expect(migrate.environment?.['DATABASE_URL']).toBe(service.environment?.['DATABASE_URL']);
+      expect(migrate.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
+      // A failed migration stops `docker compose up` with its exit code instead of being retried blindly.
+      expect(migrate.restart).toBe('no');
+      expect(service.depends_on?.[`${name}-migrate`]).toEqual({ condition: 'service_completed_successfully' });
+      expect(service.environment?.['MIGRATE_ON_START']).toBe('false');
+    },
+  );
+
+  it('migrates nothing in the services without a schema', () => {
+    for (const name of ['segment-extraction', 'field-mapping'])
+      expect(Object.keys(services).filter((s) => s.startsWith(`${name}-migrate`))).toEqual([]);
   });
 
   it('waits only on health checks that exist, and on services that exist', () => {

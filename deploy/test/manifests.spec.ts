@@ -18,6 +18,15 @@ const SERVICES = {
 } as const;
 type ServiceName = keyof typeof SERVICES;
 const NAMES = Object.keys(SERVICES) as ServiceName[];
+/** The services that own a PostgreSQL schema: their pods migrate it in an init container first. */
+const WITH_SCHEMA: ServiceName[] = ['connection-management', 'autopilot-delivery'];
+
+/** The image's start command (the last CMD of apps/<app>/Dockerfile, exec form). */
+function dockerfileCmd(name: string): string[] {
+  const text = readFileSync(join(ROOT, 'apps', name, 'Dockerfile'), 'utf8');
+  const cmd = text.split('\n').filter((line) => line.startsWith('CMD ')).pop() ?? 'CMD []';
+  return JSON.parse(cmd.slice(4)) as string[];
+}
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered manifests are untyped YAML */
 type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec?: any; data?: any };
@@ -110,6 +119,32 @@ describe.each(KUSTOMIZATIONS)('kustomize build %s', (kustomization) => {
     for (const e of env.filter((e) => e.valueFrom?.secretKeyRef))
       expect(e.valueFrom.secretKeyRef.name).toMatch(/^segment-export-secrets/);
     for (const e of env) expect(/SECRET|KEY$|DATABASE_URL/.test(e.name) && 'value' in e).toBe(false);
+  });
+
+  it.each(WITH_SCHEMA)('migrates the schema of %s in an init container before the service starts, never in the service', (name) => {
+    const pod = find(objects, 'Deployment', name)?.spec.template.spec;
+    const [app] = pod.containers;
+    expect(pod.initContainers).toHaveLength(1);
+    const [migrate] = pod.initContainers;
+    // The same image as the service (so always this version's migrations) and its one-shot migrate command.
+    expect(migrate.name).toBe('migrate');
+    expect(migrate.image).toBe(app.image);
+    expect(migrate.command).toEqual([...dockerfileCmd(name), 'migrate']);
+    expect(migrate.envFrom).toEqual(app.envFrom);
+    // It needs the database only: no API or encryption secret reaches it.
+    const fromSecret = (migrate.env as { name: string; valueFrom?: any }[]).filter((e) => e.valueFrom?.secretKeyRef);
+    expect(fromSecret.map((e) => e.name)).toEqual(['DATABASE_URL']);
+    expect(fromSecret[0]?.valueFrom.secretKeyRef.name).toMatch(/^segment-export-secrets/);
+    expect(migrate.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true });
+    expect(migrate.resources.limits).toEqual({ cpu: expect.any(String), memory: expect.any(String) });
+    // The pods do not each migrate: the service only checks that nothing is pending.
+    expect((app.env as { name: string; value?: string }[]).find((e) => e.name === 'MIGRATE_ON_START')?.value).toBe('false');
+  });
+
+  it.each(NAMES.filter((n) => !WITH_SCHEMA.includes(n)))('starts %s (no schema) without a migration step', (name) => {
+    const pod = find(objects, 'Deployment', name)?.spec.template.spec;
+    expect(pod.initContainers).toBeUndefined();
+    expect(pod.containers[0].env.some((e: { name: string }) => e.name === 'MIGRATE_ON_START')).toBe(false);
   });
 
   it("serves the control plane's internal listener in its own Service, reachable by delivery only", () => {

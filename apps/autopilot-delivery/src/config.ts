@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { checkKafkaEnv, commonEnv, databaseEnv, kafkaEnv, secretEnv } from '@export/config';
+import { MigrateCommandConfig, migrationEnv } from '@export/database';
 import { z } from 'zod';
 
 const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
@@ -47,8 +48,15 @@ export const DeliveryConfig = z.object({
   DELIVERY_LEASE_MS: z.coerce.number().int().min(1000).default(10_000),
   DELIVERY_POLL_MS: ms(250),
   CREDENTIALS_CACHE_MS: ms(30_000),
+  /** MIGRATE_ON_START (default true) and MIGRATION_LOCK_TIMEOUT_MS: see `node main.js migrate`. */
+  ...migrationEnv,
   MIGRATIONS_DIR: z.string().default(join(__dirname, 'migrations')),
 }).superRefine(checkKafkaEnv);
 export type DeliveryConfig = z.infer<typeof DeliveryConfig>;
+
+/** What `node main.js migrate` reads: the database, the lock's timeout and where the migrations are. */
+export const DeliveryMigrateConfig = MigrateCommandConfig.extend({
+  MIGRATIONS_DIR: DeliveryConfig.shape.MIGRATIONS_DIR,
+});
 
 export const SECRET_NAMES = ['INTERNAL_AUTH_SECRET'];

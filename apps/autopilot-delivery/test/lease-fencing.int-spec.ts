@@ -6,7 +6,8 @@ import { createTestDatabase, expectEventually, type TestDatabase } from '@export
 import axios from 'axios';
 import type { Pool } from 'pg';
 import pino from 'pino';
-import { prepareDatabase } from '../src/database/prepare-database';
+import { migrateDatabase } from '@export/database';
+import { SCHEMA } from '../src/database/prepare-database';
 import { DeliveryMetrics } from '../src/metrics/delivery.metrics';
 import type { RunEventBody } from '../src/runs/run-events.publisher';
 import { LeaseLostError, RunsRepository } from '../src/runs/runs.repository';
@@ -31,7 +32,7 @@ describe('delivery lease fencing', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('delivery_fencing');
-    await prepareDatabase(db.url, join(__dirname, '../src/migrations'), logger);
+    await migrateDatabase(db.url, { schema: SCHEMA, dir: join(__dirname, '../src/migrations'), logger });
     pool = createPool(db.url, { max: 10 });
     repo = new RunsRepository(pool);
     staging = new StagingRepository(pool);

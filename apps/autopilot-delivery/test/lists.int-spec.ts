@@ -4,7 +4,8 @@ import { createPool } from '@export/database';
 import { createTestDatabase, type TestDatabase } from '@export/testing';
 import type { Pool } from 'pg';
 import pino from 'pino';
-import { prepareDatabase } from '../src/database/prepare-database';
+import { migrateDatabase } from '@export/database';
+import { SCHEMA } from '../src/database/prepare-database';
 import type { PacedCall } from '../src/sender/autopilot-caller';
 import { ListsService } from '../src/sender/lists.service';
 
@@ -23,7 +24,7 @@ describe('ListsService on PostgreSQL', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('delivery_lists');
-    await prepareDatabase(db.url, join(__dirname, '../src/migrations'), pino({ level: 'silent' }));
+    await migrateDatabase(db.url, { schema: SCHEMA, dir: join(__dirname, '../src/migrations'), logger: pino({ level: 'silent' }) });
   }, 120_000);
 
   afterAll(async () => {

@@ -1,4 +1,5 @@
 import { checkKafkaEnv, commonEnv, databaseEnv, kafkaEnv, resolveSnapshotRoot, secretEnv, snapshotEnv } from '@export/config';
+import { migrationEnv } from '@export/database';
 import { z } from 'zod';
 import { isValidEncryptionKey } from './credentials/credentials-cipher';
 
@@ -18,6 +19,8 @@ const ControlPlaneEnv = z.object({
   ...commonEnv,
   ...kafkaEnv,
   ...databaseEnv,
+  /** MIGRATE_ON_START (default true) and MIGRATION_LOCK_TIMEOUT_MS: see `node main.js migrate`. */
+  ...migrationEnv,
   /** `<SNAPSHOT_ROOT>/<tenantId>/`: the only folder a tenant's segment-refreshed events may name (checked lexically). */
   ...snapshotEnv,
   /** An event whose occurredAt is further in the future than this is dead-lettered (EVENT_FROM_THE_FUTURE). */

@@ -16,6 +16,21 @@ export const MIGRATION_LOCK_CLASS = 7_301_104;
 /** How long a start waits for another instance's migration before it gives up (and its supervisor retries). */
 export const DEFAULT_MIGRATION_LOCK_TIMEOUT_MS = 120_000;
 
+/** The schema's migration lock was not had in time: another instance is migrating it (or died holding it). */
+export class MigrationLockTimeoutError extends Error {
+  constructor(
+    readonly schema: string,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      `Gave up after ${timeoutMs / 1000} s waiting for the migration lock of schema ${schema}: another ` +
+        `instance is migrating it (or died holding it; the lock ends with its session). Start again, or run ` +
+        `the service's migrate command alone.`,
+    );
+    this.name = 'MigrationLockTimeoutError';
+  }
+}
+
 export interface MigrateOptions {
   /** The service's schema: created if missing, and where the migrations table lives. */
   schema: string;
@@ -93,7 +108,7 @@ async function pendingWith(client: Client, schema: string, files: string[]): Pro
  * Makes the database usable: creates it when missing, then applies the pending SQL migrations in `dir` to
  * `schema`. Safe when many instances start at once: each waits (up to `lockTimeoutMs`) on an advisory lock
  * of its schema, and a start with nothing pending returns after one cheap query, without the lock.
- * Throws an Error naming the schema when the lock is not had in time.
+ * Throws a MigrationLockTimeoutError naming the schema when the lock is not had in time.
  */
 export async function migrateDatabase(databaseUrl: string, options: MigrateOptions): Promise<void> {
   const { schema, dir, logger } = options;
@@ -113,11 +128,7 @@ export async function migrateDatabase(databaseUrl: string, options: MigrateOptio
       await client.query('SELECT pg_advisory_lock($1::int, hashtext($2))', [MIGRATION_LOCK_CLASS, schema]);
     } catch (error) {
       if ((error as { code?: string }).code === '57014' || (error as { code?: string }).code === '55P03') {
-        throw new Error(
-          `Gave up after ${timeoutMs / 1000} s waiting for the migration lock of schema ${schema}: another ` +
-            `instance is migrating it (or died holding it; the lock ends with its session). Start again, or run ` +
-            `the service's migrate command alone.`,
-        );
+        throw new MigrationLockTimeoutError(schema, timeoutMs);
       }
       throw error;
     }

@@ -1,13 +1,6 @@
-import { migrateDatabase } from '@export/database';
-import type { Logger } from 'pino';
-
-export const SCHEMA = 'delivery';
-
 /**
- * Makes the database usable: creates it when missing (a fresh machine has only `postgres`), then applies
- * the migrations of schema `delivery`. Instances starting together wait on the schema's migration lock and
- * migrate once.
+ * The delivery ledger's schema. `main.ts` migrates it at start (MIGRATE_ON_START, default true) or, with
+ * `node main.js migrate`, as a one-shot command; instances starting together wait on the schema's
+ * migration lock and migrate once (libs/database).
  */
-export function prepareDatabase(databaseUrl: string, migrationsDir: string, logger: Logger): Promise<void> {
-  return migrateDatabase(databaseUrl, { schema: SCHEMA, dir: migrationsDir, logger });
-}
+export const SCHEMA = 'delivery';

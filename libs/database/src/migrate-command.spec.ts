@@ -1,0 +1,71 @@
+import { ConfigError } from '@export/config';
+import { z } from 'zod';
+import { MigrationLockTimeoutError } from './migrate';
+import {
+  MIGRATE_EXIT_CODES,
+  migrateExitCode,
+  migrationEnv,
+  parseServiceCommand,
+  runMigrateCommand,
+  UsageError,
+} from './migrate-command';
+
+describe('parseServiceCommand', () => {
+  it('serves without arguments and migrates with `migrate`', () => {
+    expect(parseServiceCommand('svc', [])).toBe('serve');
+    expect(parseServiceCommand('svc', ['migrate'])).toBe('migrate');
+  });
+
+  it.each([[['migrat']], [['migrate', 'now']], [['--force']], [['serve']]])('refuses %j with the usage', (argv) => {
+    expect(() => parseServiceCommand('svc', argv)).toThrow(UsageError);
+    expect(() => parseServiceCommand('svc', argv)).toThrow(/usage: node main\.js \[migrate\]/);
+  });
+});
+
+describe('migrateExitCode', () => {
+  const withCode = (code: string) => Object.assign(new Error(code), { code });
+
+  it('asks to try again when the lock was held too long or the database is unreachable', () => {
+    expect(migrateExitCode(new MigrationLockTimeoutError('delivery', 1000))).toBe(75);
+    for (const code of ['ECONNREFUSED', 'ENOTFOUND', '57P03', '08006', '53300'])
+      expect({ code, exit: migrateExitCode(withCode(code)) }).toEqual({ code, exit: MIGRATE_EXIT_CODES.tempFail });
+    expect(migrateExitCode(new Error('Connection terminated unexpectedly'))).toBe(75);
+  });
+
+  it('names configuration and usage errors, and fails anything else for a human to look at', () => {
+    expect(migrateExitCode(new ConfigError('svc', ['DATABASE_URL: must be a postgres:// URL']))).toBe(78);
+    expect(migrateExitCode(new UsageError('svc', 'unknown command: x'))).toBe(64);
+    expect(migrateExitCode(withCode('42601'))).toBe(1); // a syntax error in a migration
+    expect(migrateExitCode(new Error('Not run migration 002 is preceding already run migration 003'))).toBe(1);
+  });
+});
+
+describe('runMigrateCommand', () => {
+  it('exits 78 naming the variable at fault, without touching a database', async () => {
+    const error = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    const code = await runMigrateCommand({
+      service: 'svc',
+      schema: 'svc',
+      settings: () => {
+        throw new ConfigError('svc', ['DATABASE_URL: must be a postgres:// URL']);
+      },
+    });
+    expect(code).toBe(78);
+    expect(error.mock.calls.join('\n')).toMatch(/DATABASE_URL: must be a postgres:\/\/ URL[\s\S]*exit 78/);
+    error.mockRestore();
+  });
+});
+
+describe('migrationEnv', () => {
+  const schema = z.object(migrationEnv);
+
+  it('migrates at start by default, and waits 120 s for the lock', () => {
+    expect(schema.parse({})).toEqual({ MIGRATE_ON_START: true, MIGRATION_LOCK_TIMEOUT_MS: 120_000 });
+  });
+
+  it('turns migration at start off with false or 0, and refuses anything else', () => {
+    expect(schema.parse({ MIGRATE_ON_START: 'false' }).MIGRATE_ON_START).toBe(false);
+    expect(schema.parse({ MIGRATE_ON_START: '0' }).MIGRATE_ON_START).toBe(false);
+    expect(schema.safeParse({ MIGRATE_ON_START: 'no' }).success).toBe(false);
+  });
+});
