@@ -3,11 +3,11 @@ import { createLogger } from '@export/logging';
 import { createTestDatabase, type TestDatabase } from '@export/testing';
 import type { RowRejection } from '@export/contracts';
 import type { Pool } from 'pg';
-import { createPool } from '../../src/database/database';
-import { migrateDatabase } from '../../src/database/migrate';
-import { asTenantId } from '../../src/database/tenant';
-import { RetentionRepository } from '../../src/retention/retention.repository';
-import { RunsRepository } from '../../src/runs/runs.repository';
+import { createPool } from '../src/database/database';
+import { migrateDatabase } from '../src/database/migrate';
+import { asTenantId } from '../src/database/tenant';
+import { RetentionRepository } from '../src/retention/retention.repository';
+import { RunsRepository } from '../src/runs/runs.repository';
 import { MIGRATIONS_DIR } from './support/control-plane';
 
 /**
@@ -45,8 +45,8 @@ describe('control plane retention', () => {
     );
     await pool.query(
       `INSERT INTO runs (id, tenant_id, export_id, status, trigger, event_id, correlation_id, queued_at, finished_at)
-       VALUES ($1, $2, $3, $4, 'on-demand', $1, $1, now() - $5 * interval '1 day', now() - $5 * interval '1 day')`,
-      [runId, tenant, exportId, status, finishedDaysAgo ?? 0],
+       VALUES ($1, $2, $3, $4, 'on-demand', $6, $6, now() - $5 * interval '1 day', now() - $5 * interval '1 day')`,
+      [runId, tenant, exportId, status, finishedDaysAgo ?? 0, `event-${runId}`],
     );
     if (finishedDaysAgo === undefined) await pool.query('UPDATE runs SET finished_at = NULL WHERE id = $1', [runId]);
     return runId;
