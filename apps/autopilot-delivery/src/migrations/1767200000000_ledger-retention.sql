@@ -1,0 +1,43 @@
+-- Up Migration
+-- Retention of the ledger (staged contacts are personal data). When a run ends its contacts are deleted in
+-- batches (contacts_purged_at records that it is done), after a succeeded run's delivered contacts have
+-- become its export's state: what the export's next run needs (incremental sync builds on it).
+ALTER TABLE delivery.runs
+  -- distinct e-mails staged so far: a skip run stops staging once it is over the profile limit
+  ADD COLUMN unique_staged integer NOT NULL DEFAULT 0,
+  ADD COLUMN staging_stopped boolean NOT NULL DEFAULT false,
+  ADD COLUMN contacts_purged_at timestamptz;
+CREATE INDEX runs_contacts_to_purge ON delivery.runs (finished_at)
+  WHERE contacts_purged_at IS NULL AND state IN ('succeeded', 'failed', 'skipped', 'canceled');
+CREATE INDEX runs_finished ON delivery.runs (finished_at) WHERE finished_at IS NOT NULL;
+CREATE INDEX runs_staging_since ON delivery.runs (created_at) WHERE state = 'staging';
+
+-- Per export, the run whose delivered contacts export_contacts holds (the newest succeeded run).
+CREATE TABLE delivery.export_state (
+  tenant_id text NOT NULL,
+  export_id text NOT NULL,
+  run_id uuid NOT NULL,
+  run_finished_at timestamptz NOT NULL,
+  contacts integer NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (tenant_id, export_id)
+);
+
+-- What the export's last successful run delivered: e-mail, md5 of the contact as sent (jsonb text is
+-- canonical: keys sorted), the segments (lists) it joined. No other personal data is kept.
+CREATE TABLE delivery.export_contacts (
+  tenant_id text NOT NULL,
+  export_id text NOT NULL,
+  email text NOT NULL,
+  contact_hash text NOT NULL,
+  segment_ids text[] NOT NULL,
+  PRIMARY KEY (tenant_id, export_id, email)
+);
+
+-- Down Migration
+DROP TABLE delivery.export_contacts;
+DROP TABLE delivery.export_state;
+DROP INDEX delivery.runs_staging_since;
+DROP INDEX delivery.runs_finished;
+DROP INDEX delivery.runs_contacts_to_purge;
+ALTER TABLE delivery.runs DROP COLUMN contacts_purged_at, DROP COLUMN staging_stopped, DROP COLUMN unique_staged;
