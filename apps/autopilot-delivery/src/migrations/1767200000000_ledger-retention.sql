@@ -10,6 +10,11 @@ ALTER TABLE delivery.runs
 CREATE INDEX runs_contacts_to_purge ON delivery.runs (finished_at)
   WHERE contacts_purged_at IS NULL AND state IN ('succeeded', 'failed', 'skipped', 'canceled');
 CREATE INDEX runs_finished ON delivery.runs (finished_at) WHERE finished_at IS NOT NULL;
+-- run_contacts is a queue of sorts (100k rows in, 100k rows out per run): vacuum it after every 10k dead
+-- rows rather than after 20% of the table, so the space of released runs is reused by the next ones and
+-- the table stays at about one run's size instead of growing between autovacuum rounds.
+ALTER TABLE delivery.run_contacts SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000,
+  autovacuum_vacuum_cost_delay = 0);
 CREATE INDEX runs_staging_since ON delivery.runs (created_at) WHERE state = 'staging';
 
 -- Per export, the run whose delivered contacts export_contacts holds (the newest succeeded run).
@@ -35,6 +40,8 @@ CREATE TABLE delivery.export_contacts (
 );
 
 -- Down Migration
+ALTER TABLE delivery.run_contacts RESET (autovacuum_vacuum_scale_factor, autovacuum_vacuum_threshold,
+  autovacuum_vacuum_cost_delay);
 DROP TABLE delivery.export_contacts;
 DROP TABLE delivery.export_state;
 DROP INDEX delivery.runs_staging_since;

@@ -70,6 +70,15 @@ export class LedgerRetentionRepository {
   }
 
   /**
+   * Makes the space of deleted contacts reusable at once (plain VACUUM: no exclusive lock, reads and writes
+   * go on; SKIP_LOCKED: an instance already vacuuming is enough), so the table stays at about the size of
+   * the runs in flight whatever autovacuum's settings or timing (it is off on the project's machine).
+   */
+  async vacuumContacts(): Promise<void> {
+    await this.pool.query('VACUUM (SKIP_LOCKED) delivery.run_contacts');
+  }
+
+  /**
    * Deletes runs (with their staged batches) that ended more than `retentionDays` ago and whose contacts
    * were released (so an export's state is always seeded first), and staging runs created that long ago that never got all their batches. One instance at a time.
    */

@@ -7,6 +7,8 @@ import { LedgerRetentionRepository } from './ledger-retention.repository';
 
 /** Ended runs released per sweep. */
 const RUNS_PER_SWEEP = 20;
+/** A sweep or purge that deleted at least this many contacts vacuums the table. */
+const VACUUM_AFTER = 1000;
 
 /**
  * Two timers over the ledger (a plain interval rather than @nestjs/schedule, which the project does not
@@ -66,13 +68,16 @@ export class LedgerRetentionService implements OnApplicationBootstrap, OnModuleD
 
   private async releaseEnded(): Promise<void> {
     try {
+      let deleted = 0;
       for (const runId of await this.repo.endedWithContacts(RUNS_PER_SWEEP)) {
-        if (this.stopping.signal.aborted) return;
+        if (this.stopping.signal.aborted) break;
         const released = await this.repo.releaseRun(runId, this.config.RETENTION_PURGE_BATCH);
         if (!released) continue;
+        deleted += released.deleted;
         this.metrics.ledgerContactsDeleted.inc(released.deleted);
         this.log.debug({ runId, ...released }, 'staged contacts of an ended run released');
       }
+      if (deleted >= VACUUM_AFTER) await this.repo.vacuumContacts();
     } catch (error) {
       this.log.warn({ err: error }, 'releasing staged contacts failed; retried next sweep');
     }
@@ -87,6 +92,7 @@ export class LedgerRetentionService implements OnApplicationBootstrap, OnModuleD
       );
       if (result.skipped) return;
       this.metrics.ledgerContactsDeleted.inc(result.contacts);
+      if (result.contacts >= VACUUM_AFTER) await this.repo.vacuumContacts();
       if (result.runs > 0) this.log.info(result, `ledger purge: runs older than ${this.config.RETENTION_DAYS} days removed`);
     } catch (error) {
       this.log.warn({ err: error }, 'ledger purge failed; retried next round');
