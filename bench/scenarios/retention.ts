@@ -14,8 +14,9 @@ const opts = new Command('bench-retention')
   .option('--profiles <n>', 'profiles in the segment', Number, 100_000)
   .option('--runs <n>', 'runs of the export', Number, 10)
   .option('--keep-ledger', 'do not release ended runs (the ledger as it was before retention)', false)
+  .option('--log-level <level>', 'log level of the services (logs under tmp/logs)', 'warn')
   .parse()
-  .opts<{ profiles: number; runs: number; keepLedger: boolean }>();
+  .opts<{ profiles: number; runs: number; keepLedger: boolean; logLevel: string }>();
 
 const TABLES = [
   'delivery.run_contacts',
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
   const file = await segmentFile(opts.profiles);
   const bench = await startBenchStack({
     simulatorRps: 0,
+    logLevel: opts.logLevel,
     env: { 'autopilot-delivery': { RETENTION_SWEEP_MS: opts.keepLedger ? '86400000' : '1000' } },
   });
   const pg = new Client({ connectionString: bench.stack.databaseUrl });
