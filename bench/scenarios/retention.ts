@@ -67,7 +67,15 @@ async function main(): Promise<void> {
             [run.id],
           );
           return rows[0]?.done === true;
-        }, `the staged contacts of run ${i} released`);
+        }, `the staged contacts of run ${i} released`).catch(async (error) => {
+          const ledger = await pg.query('SELECT run_id, state, finished_at, contacts_purged_at FROM delivery.runs');
+          const activity = await pg.query(
+            `SELECT state, wait_event_type, wait_event, now() - query_start AS running, left(query, 200) AS query
+               FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+          );
+          console.error({ run: run.id, ledger: ledger.rows, activity: activity.rows });
+          throw error;
+        });
       }
       const measured = await sizes();
       after.push({ run: i, status: run.status, delivered: run.counts['delivered'] ?? 0, seconds, ...measured });

@@ -29,15 +29,17 @@ CREATE TABLE delivery.export_state (
 );
 
 -- What the export's last successful run delivered: e-mail, md5 of the contact as sent (jsonb text is
--- canonical: keys sorted), the segments (lists) it joined. No other personal data is kept.
+-- canonical: keys sorted), the segments (lists) it joined, the run that delivered it. No other personal data.
 CREATE TABLE delivery.export_contacts (
   tenant_id text NOT NULL,
   export_id text NOT NULL,
   email text NOT NULL,
   contact_hash text NOT NULL,
   segment_ids text[] NOT NULL,
+  run_id uuid NOT NULL,
   PRIMARY KEY (tenant_id, export_id, email)
 );
+ALTER TABLE delivery.export_contacts SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000);
 
 -- Down Migration
 ALTER TABLE delivery.run_contacts RESET (autovacuum_vacuum_scale_factor, autovacuum_vacuum_threshold,

@@ -75,7 +75,7 @@ export class LedgerRetentionRepository {
    * the runs in flight whatever autovacuum's settings or timing (it is off on the project's machine).
    */
   async vacuumContacts(): Promise<void> {
-    await this.pool.query('VACUUM (SKIP_LOCKED) delivery.run_contacts');
+    await this.pool.query('VACUUM (SKIP_LOCKED) delivery.run_contacts, delivery.export_contacts');
   }
 
   /**
@@ -156,21 +156,19 @@ export class LedgerRetentionRepository {
         await client.query('COMMIT');
         return false;
       }
+      // Two linear passes whatever the planner believes (statistics may be stale): every contact the run
+      // delivered is written with the run's id (one index probe each), then the export's rows of other runs
+      // (contacts that left) are deleted. No anti-join whose plan could turn quadratic.
       await client.query(
-        `DELETE FROM delivery.export_contacts e WHERE e.tenant_id = $1 AND e.export_id = $2
-           AND NOT EXISTS (SELECT 1 FROM delivery.run_contacts c
-                            WHERE c.run_id = $3 AND c.email = e.email AND c.status = 'sent')`,
-        [run.tenant_id, run.export_id, runId],
-      );
-      // Unchanged contacts are not rewritten: a second run of an unchanged segment leaves no dead rows.
-      await client.query(
-        `INSERT INTO delivery.export_contacts (tenant_id, export_id, email, contact_hash, segment_ids)
-         SELECT $1, $2, email, md5(contact::text), segment_ids FROM delivery.run_contacts
+        `INSERT INTO delivery.export_contacts (tenant_id, export_id, email, contact_hash, segment_ids, run_id)
+         SELECT $1, $2, email, md5(contact::text), segment_ids, $3 FROM delivery.run_contacts
           WHERE run_id = $3 AND status = 'sent'
          ON CONFLICT (tenant_id, export_id, email) DO UPDATE
-           SET contact_hash = EXCLUDED.contact_hash, segment_ids = EXCLUDED.segment_ids
-           WHERE (export_contacts.contact_hash, export_contacts.segment_ids)
-                 IS DISTINCT FROM (EXCLUDED.contact_hash, EXCLUDED.segment_ids)`,
+           SET contact_hash = EXCLUDED.contact_hash, segment_ids = EXCLUDED.segment_ids, run_id = EXCLUDED.run_id`,
+        [run.tenant_id, run.export_id, runId],
+      );
+      await client.query(
+        `DELETE FROM delivery.export_contacts WHERE tenant_id = $1 AND export_id = $2 AND run_id <> $3`,
         [run.tenant_id, run.export_id, runId],
       );
       await client.query('COMMIT');
