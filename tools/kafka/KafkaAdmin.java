@@ -5,8 +5,10 @@
 //   probe  <bootstrap> <timeoutMs>              describeCluster once; exit 0 if it answers
 //   wait   <bootstrap> <deadlineMs> [pid]       poll describeCluster until it answers;
 //                                               exit 1 on deadline, 2 if pid exits first
-//   create-topics <bootstrap> <file>            lines "name partitions [replicationFactor]";
-//                                               creates the missing ones, skips existing ones
+//   create-topics <bootstrap> <file>            lines "name partitions [replicationFactor] [key=value ...]";
+//                                               creates the missing ones with their configs; on
+//                                               existing ones sets the listed configs (e.g. the
+//                                               dead-letter topic's retention.ms)
 //   create-acls <bootstrap> <file>              lines "principal operation resourceType patternType name"
 //                                               (ALLOW from any host); adding an existing ACL is a no-op
 //
@@ -31,6 +33,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.clients.admin.CreateTopicsResult;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.clients.admin.DescribeClusterResult;
@@ -172,21 +177,35 @@ public final class KafkaAdmin {
       if (line.isEmpty()) {
         continue;
       }
-      String[] f = line.split("\\s+");
-      if (f.length > 3) {
-        System.err.println(file + ":" + lineNo + ": expected 'name [partitions [replication]]'");
+      List<String> f = new ArrayList<>();
+      Map<String, String> configs = new LinkedHashMap<>();
+      for (String token : line.split("\\s+")) {
+        int eq = token.indexOf('=');
+        if (eq > 0) {
+          configs.put(token.substring(0, eq), token.substring(eq + 1));
+        } else {
+          f.add(token);
+        }
+      }
+      if (f.isEmpty() || f.size() > 3) {
+        System.err.println(file + ":" + lineNo + ": expected 'name [partitions [replication]] [key=value ...]'");
         return 65;
       }
       Optional<Integer> parts;
       Optional<Short> rf;
       try {
-        parts = f.length > 1 ? Optional.of(Integer.parseInt(f[1])) : Optional.empty();
-        rf = f.length > 2 ? Optional.of(Short.parseShort(f[2])) : Optional.of((short) 1);
+        parts = f.size() > 1 ? Optional.of(Integer.parseInt(f.get(1))) : Optional.empty();
+        rf = f.size() > 2 ? Optional.of(Short.parseShort(f.get(2))) : Optional.of((short) 1);
       } catch (NumberFormatException e) {
         System.err.println(file + ":" + lineNo + ": not a number in '" + line + "'");
         return 65;
       }
-      wanted.put(f[0], new NewTopic(f[0], parts, rf));
+      // The dead letters' retention may be set per environment without editing the generated file.
+      String dlqRetention = System.getenv("DEAD_LETTER_RETENTION_MS");
+      if (dlqRetention != null && !dlqRetention.isBlank() && f.get(0).contains(".dead-letter.")) {
+        configs.put("retention.ms", dlqRetention.trim());
+      }
+      wanted.put(f.get(0), new NewTopic(f.get(0), parts, rf).configs(configs));
     }
     if (wanted.isEmpty()) {
       System.out.println("no topics in " + file);
@@ -196,14 +215,38 @@ public final class KafkaAdmin {
       Set<String> existing =
           admin.listTopics(new ListTopicsOptions().listInternal(true)).names().get(30, TimeUnit.SECONDS);
       List<NewTopic> toCreate = new ArrayList<>();
+      Map<ConfigResource, Collection<AlterConfigOp>> toAlter = new LinkedHashMap<>();
       for (NewTopic t : wanted.values()) {
         if (existing.contains(t.name())) {
           System.out.println("exists   " + t.name());
+          if (t.configs() != null && !t.configs().isEmpty()) {
+            List<AlterConfigOp> ops = new ArrayList<>();
+            for (Map.Entry<String, String> c : t.configs().entrySet()) {
+              ops.add(new AlterConfigOp(new ConfigEntry(c.getKey(), c.getValue()), AlterConfigOp.OpType.SET));
+            }
+            toAlter.put(new ConfigResource(ConfigResource.Type.TOPIC, t.name()), ops);
+          }
         } else {
           toCreate.add(t);
         }
       }
       int rc = 0;
+      if (!toAlter.isEmpty()) {
+        // Topics created before a config was added to the registry (the dead letters' retention) get it too.
+        try {
+          admin.incrementalAlterConfigs(toAlter).all().get(30, TimeUnit.SECONDS);
+          for (Map.Entry<ConfigResource, Collection<AlterConfigOp>> e : toAlter.entrySet()) {
+            StringBuilder set = new StringBuilder();
+            for (AlterConfigOp op : e.getValue()) {
+              set.append(' ').append(op.configEntry().name()).append('=').append(op.configEntry().value());
+            }
+            System.out.println("config   " + e.getKey().name() + set);
+          }
+        } catch (ExecutionException ex) {
+          System.err.println("FAILED   setting topic configs: " + ex.getCause());
+          rc = 1;
+        }
+      }
       if (!toCreate.isEmpty()) {
         CreateTopicsResult res = admin.createTopics(toCreate);
         for (Map.Entry<String, org.apache.kafka.common.KafkaFuture<Void>> e : res.values().entrySet()) {

@@ -6,7 +6,9 @@
 #   kafka.sh start                   install if needed, format storage once, start, wait until ready
 #   kafka.sh start-secure            the same with KAFKA_SECURITY=sasl_ssl unless KAFKA_SECURITY says sasl
 #   kafka.sh create-topics [FILE]    create missing topics listed in FILE, else $KAFKA_TOPICS_FILE, else
-#                                    <this dir>/topics.txt; lines "name [partitions [replication]]", # comments
+#                                    <this dir>/topics.txt; lines "name [partitions [replication]] [k=v ...]"
+#                                    (topic configs, also set on existing topics), # comments;
+#                                    DEAD_LETTER_RETENTION_MS overrides the dead-letter topic's retention.ms
 #   kafka.sh status                  is it running / answering metadata requests (exit 0 = answering)
 #   kafka.sh stop                    SIGTERM, wait, SIGKILL after $KAFKA_STOP_TIMEOUT s
 #   kafka.sh reset                   stop + wipe the data dir

@@ -11,6 +11,8 @@ import { ControlPlaneClient } from './control-plane/control-plane.client';
 import { DatabaseModule } from './database/database.module';
 import { DeliveryMetrics } from './metrics/delivery.metrics';
 import { PacingModule } from './pacing/pacing.module';
+import { LedgerRetentionRepository } from './retention/ledger-retention.repository';
+import { LedgerRetentionService } from './retention/ledger-retention.service';
 import { RunConfirmationService } from './runs/run-confirmation.service';
 import { RunEventsPublisher } from './runs/run-events.publisher';
 import { RunsRepository } from './runs/runs.repository';
@@ -66,6 +68,8 @@ export class AppModule {
         StagingConsumer,
         RunControlConsumer,
         SenderService,
+        LedgerRetentionRepository,
+        LedgerRetentionService,
       ],
     };
   }

@@ -50,6 +50,14 @@ export const DeliveryConfig = z.object({
   CREDENTIALS_CACHE_MS: ms(30_000),
   /** MIGRATE_ON_START (default true) and MIGRATION_LOCK_TIMEOUT_MS: see `node main.js migrate`. */
   ...migrationEnv,
+  /** Days an ended run stays in the ledger (its counts, batches) before the purge removes it. */
+  RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** How often runs older than RETENTION_DAYS are purged (one instance per round, advisory lock). */
+  RETENTION_PURGE_INTERVAL_MS: z.coerce.number().int().min(1000).default(60 * 60_000),
+  /** How often the staged contacts of runs that ended are released (the export's state kept, the rest deleted). */
+  RETENTION_SWEEP_MS: z.coerce.number().int().min(100).default(5_000),
+  /** Rows deleted per statement by the release and the purge. */
+  RETENTION_PURGE_BATCH: z.coerce.number().int().min(1).max(100_000).default(5_000),
   MIGRATIONS_DIR: z.string().default(join(__dirname, 'migrations')),
 }).superRefine(checkKafkaEnv);
 export type DeliveryConfig = z.infer<typeof DeliveryConfig>;

@@ -30,7 +30,12 @@ describe('autopilot-delivery', () => {
     environment = await startDeliveryTestEnvironment('delivery_it');
     ({ sim, controlPlane, events, pg } = environment);
     delivery = await startDelivery(
-      environment.deliveryEnv({ KAFKA_GROUP_ID: uid('delivery-it'), AUTOPILOT_TIMEOUT_MS: '1000' }),
+      environment.deliveryEnv({
+        KAFKA_GROUP_ID: uid('delivery-it'),
+        AUTOPILOT_TIMEOUT_MS: '1000',
+        // These tests read ended runs' contacts from the ledger: keep them (retention has its own suite).
+        RETENTION_SWEEP_MS: '3600000',
+      }),
     );
   }, 120_000);
 

@@ -29,6 +29,8 @@ import { InternalRunsService } from './runs/internal-runs.service';
 import { OutboxDispatcher } from './runs/outbox.dispatcher';
 import { OutboxRepository } from './runs/outbox.repository';
 import { RunEventsConsumer } from './runs/run-events.consumer';
+import { RetentionRepository } from './retention/retention.repository';
+import { RetentionService } from './retention/retention.service';
 import { RunHistoryService } from './runs/run-history.service';
 import { RunsController } from './runs/runs.controller';
 import { RunsRepository } from './runs/runs.repository';
@@ -97,6 +99,8 @@ export class AppModule {
         QuotasService,
         SegmentRefreshedConsumer,
         RunEventsConsumer,
+        RetentionRepository,
+        RetentionService,
       ],
     };
   }

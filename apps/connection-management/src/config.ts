@@ -66,6 +66,14 @@ const ControlPlaneEnv = z.object({
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(60000).default(1000),
   /** Rounds an outbox message may fail (broker outages not counted) before it is set aside and reported. */
   OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
+  /** Days an ended run is kept with its rejections before the purge job removes it. */
+  RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** How often the purge job looks for runs past RETENTION_DAYS (one instance purges, under an advisory lock). */
+  RETENTION_PURGE_INTERVAL_MS: z.coerce.number().int().min(1000).max(24 * 60 * 60 * 1000).default(60 * 60 * 1000),
+  /** Rows deleted per statement by the purge job (short transactions, no long locks). */
+  RETENTION_PURGE_BATCH: z.coerce.number().int().min(1).max(100_000).default(5000),
+  /** Rejected rows stored per run (with their reasons); further rejections are only counted in `rejected`. */
+  MAX_REJECTIONS_PER_RUN: z.coerce.number().int().min(0).max(10_000_000).default(10_000),
 });
 
 /** Settings that only make sense together; each problem names the variable to fix. */

@@ -31,3 +31,8 @@ export const outboxSetAside = counter(
   'Outbox messages set aside because they could not be sent (see the outbox table: last_error)',
   ['topic'],
 );
+export const retentionPurged = counter(
+  'control_plane_retention_purged_total',
+  'Rows removed by the retention purge (runs past RETENTION_DAYS and their rejections)',
+  ['table'],
+);

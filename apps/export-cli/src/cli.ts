@@ -1,5 +1,12 @@
 import { Command, CommanderError, Option } from 'commander';
+import { TOPICS } from '@export/contracts';
 import { CliError, type Api } from './api-client';
+import {
+  listDeadLetters,
+  replayDeadLetters,
+  type DeadLetterFilter,
+  type DeadLetterTopic,
+} from './dead-letters/dead-letters';
 import { exportBody, type ExportFlags } from './export-body';
 import { COLUMNS, formatError, runSummary, table } from './format';
 import { DEV_JWT_SECRET, mintToken, ROLES, tenantOfToken, type TokenOptions } from './token';
@@ -13,6 +20,18 @@ export interface CliDeps {
   /** Where the progress bar is drawn (stderr, so stdout stays parseable). */
   progressStream: NodeJS.WritableStream;
   sleep?: (ms: number) => Promise<void>;
+  /** The dead-letter topic on the broker (`dead-letters` commands; Kafka access, not the REST API). */
+  openDeadLetters?(brokers: string[]): DeadLetterTopic;
+}
+
+interface DeadLetterOptions {
+  brokers: string;
+  topic: string;
+  code?: string;
+  sourceTopic?: string;
+  key?: string;
+  since?: string;
+  offset?: string[];
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -183,6 +202,75 @@ export function buildProgram(deps: CliDeps, setExitCode: (code: number) => void)
     .description('show delivered/eligible and the status until the run ends; exits 0 only if it succeeded')
     .option('--interval <ms>', 'poll interval', '1000')
     .action((runId: string, o: { interval: string }) => watch(runId, Number(o.interval)));
+
+  const deadLetters = program
+    .command('dead-letters')
+    .description('messages no consumer could process (needs Kafka access: --brokers or KAFKA_BROKERS)');
+  const withDeadLetterOptions = (command: Command) =>
+    command
+      .addOption(
+        new Option('--brokers <list>', 'Kafka bootstrap servers, comma-separated')
+          .env('KAFKA_BROKERS')
+          .default('127.0.0.1:9092'),
+      )
+      .option('--topic <name>', 'the dead-letter topic', TOPICS.deadLetter.name)
+      .option('--code <code>', 'only letters with this failure code')
+      .option('--source-topic <topic>', 'only letters from this topic')
+      .option('--key <key>', 'only letters of messages with this key')
+      .option('--since <time>', 'only letters that failed at or after this ISO time')
+      .option('--offset <offset>', 'only the letter at this offset of the dead-letter topic (repeatable)', collect);
+  const filterOf = (o: DeadLetterOptions): DeadLetterFilter => {
+    const since = o.since === undefined ? undefined : new Date(o.since);
+    if (since && Number.isNaN(since.getTime())) throw new CliError(`--since: not a time: ${o.since}`);
+    return { code: o.code, sourceTopic: o.sourceTopic, key: o.key, since, offsets: o.offset };
+  };
+  const withTopic = async <T>(o: DeadLetterOptions, work: (topic: DeadLetterTopic) => Promise<T>): Promise<T> => {
+    if (!deps.openDeadLetters) throw new CliError('dead-letters: no Kafka access in this build');
+    const topic = deps.openDeadLetters(list(o.brokers));
+    try {
+      return await work(topic);
+    } finally {
+      await topic.close();
+    }
+  };
+  withDeadLetterOptions(
+    deadLetters
+      .command('list')
+      .description('code, reason, source topic, key and time of each dead letter (the value only with --show-value)'),
+  )
+    .option('--limit <n>', 'the newest n letters', '100')
+    .option('--show-value', 'also show the original value (personal data: handle with care)', false)
+    .action(async (o: DeadLetterOptions & { limit: string; showValue: boolean }) => {
+      const limit = Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new CliError('--limit must be a positive integer');
+      const letters = await withTopic(o, (topic) =>
+        listDeadLetters(topic, { deadLetterTopic: o.topic, filter: filterOf(o), limit, showValue: o.showValue }),
+      );
+      const columns = ['offset', 'failedAt', 'code', 'source', 'key', 'reason', ...(o.showValue ? ['value'] : [])];
+      print(letters, columns);
+    });
+  withDeadLetterOptions(
+    deadLetters
+      .command('replay')
+      .description(
+        're-publish the original value of the selected letters to their source topic (header x-replayed-from)',
+      ),
+  )
+    .option('--all', 'replay every letter of the topic (without a filter or --offset, nothing is replayed)', false)
+    .option('--dry-run', 'only show what would be replayed', false)
+    .action(async (o: DeadLetterOptions & { all: boolean; dryRun: boolean }) => {
+      const filter = filterOf(o);
+      const selective = Object.values(filter).some((v) => v !== undefined);
+      if (!selective && !o.all)
+        throw new CliError('replay: select letters with --offset, --code, --source-topic, --key or --since (or --all)');
+      const outcomes = await withTopic(o, (topic) =>
+        replayDeadLetters(topic, { deadLetterTopic: o.topic, filter, dryRun: o.dryRun }),
+      );
+      print(outcomes, ['offset', 'source', 'result', 'why']);
+      const replayed = outcomes.filter((x) => x.result !== 'skipped').length;
+      deps.err(`${o.dryRun ? 'would replay' : 'replayed'} ${replayed} of ${outcomes.length} selected letter(s)`);
+      if (outcomes.length === 0) setExitCode(1);
+    });
 
   const quota = program.command('quota').description("a tenant's monthly profile quota");
   quota

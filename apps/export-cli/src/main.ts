@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createApi } from './api-client';
 import { runCli } from './cli';
+import { kafkaDeadLetterTopic } from './dead-letters/kafka-dead-letter-topic';
 
 runCli(process.argv.slice(2), {
   out: (text) => process.stdout.write(`${text}\n`),
@@ -8,6 +9,7 @@ runCli(process.argv.slice(2), {
   createApi,
   readFile: (path) => readFileSync(path, 'utf8'),
   progressStream: process.stderr,
+  openDeadLetters: kafkaDeadLetterTopic,
 }).then((code) => {
   process.exitCode = code;
 });

@@ -171,4 +171,11 @@ describe('tools/kafka/topics.txt', () => {
     const file = readFileSync(join(__dirname, '../../../tools/kafka/topics.txt'), 'utf8');
     expect(file).toBe(topicsFileContent());
   });
+
+  it('creates the dead-letter topic (personal data) with a retention of 7 days', () => {
+    const line = topicsFileContent()
+      .split('\n')
+      .find((l) => l.startsWith(`${TOPICS.deadLetter.name} `));
+    expect(line).toBe(`${TOPICS.deadLetter.name} 1 1 retention.ms=${7 * 24 * 60 * 60 * 1000}`);
+  });
 });

@@ -7,6 +7,9 @@ import { RunEventV1 } from './events/run-events.v1';
 import { RunRequestedV1 } from './events/run-requested.v1';
 import { SegmentRefreshedV1 } from './events/segment-refreshed.v1';
 
+/** Default retention of the dead-letter topic: 7 days. */
+export const DEAD_LETTER_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
 /**
  * The one registry of topic names. A name ends with its version: a breaking change to a schema is a new
  * topic (`.v2`), never an edit in place. `partitions` is what tools/kafka creates for development and CI.
@@ -30,7 +33,16 @@ export const TOPICS = {
   contactsMapped: { name: 'export.contacts-mapped.v1', schema: ContactsMappedV1, key: '<runId>', partitions: 6, public: false },
   runEvents: { name: 'export.run-events.v1', schema: RunEventV1, key: '<runId>', partitions: 6, public: false },
   runControl: { name: 'export.run-control.v1', schema: RunControlV1, key: '<runId>', partitions: 6, public: false },
-  deadLetter: { name: 'export.dead-letter.v1', schema: DeadLetterV1, key: 'original key', partitions: 1, public: false },
+  deadLetter: {
+    name: 'export.dead-letter.v1',
+    schema: DeadLetterV1,
+    key: 'original key',
+    partitions: 1,
+    public: false,
+    // Dead letters hold whole messages (personal data): kept 7 days, long enough to inspect and replay them
+    // (export-cli dead-letters), no longer.
+    config: { 'retention.ms': String(DEAD_LETTER_RETENTION_MS) },
+  },
 } as const satisfies Record<string, TopicDefinition>;
 
 export interface TopicDefinition {
@@ -39,6 +51,8 @@ export interface TopicDefinition {
   key: string;
   partitions: number;
   public: boolean;
+  /** Topic-level broker configs set where topics are created (tools/kafka, compose). */
+  config?: Readonly<Record<string, string>>;
 }
 
 export type TopicKey = keyof typeof TOPICS;

@@ -20,6 +20,10 @@ export class DeliveryMetrics {
     name: 'autopilot_delivery_contacts_delivered_total',
     help: 'Contacts Autopilot acknowledged',
   });
+  readonly ledgerContactsDeleted = counter({
+    name: 'autopilot_delivery_ledger_contacts_deleted_total',
+    help: 'Staged contacts deleted from the ledger (runs ended, or purged after RETENTION_DAYS)',
+  });
   readonly failedContacts = counter({
     name: 'autopilot_delivery_contacts_failed_total',
     help: 'Contacts that could not be delivered',

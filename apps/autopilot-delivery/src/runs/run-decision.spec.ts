@@ -32,6 +32,14 @@ describe('decide', () => {
       expect(decision.message).toContain('100 unique profiles exceed the limit of 60');
   });
 
+  it('says "at least" when staging stopped early because the skip was already certain', () => {
+    const decision = decide({ ...base, profileLimit: 60, partial: true });
+    expect(decision).toMatchObject({ action: 'skip', reason: 'PROFILE_LIMIT_EXCEEDED' });
+    expect(decision.action === 'skip' && decision.message).toContain(
+      'at least 100 unique profiles exceed the limit of 60 profiles per run; nothing was sent',
+    );
+  });
+
   it('never allows more than 100,000 per run whatever the export says', () => {
     expect(
       decide({ ...base, mapped: 100_001, unique: 100_001, profileLimit: 100_000, limitPolicy: 'truncate' }),

@@ -16,6 +16,8 @@ export interface DecisionInput {
   quotaPerMonth: number | null;
   /** Already used (reserved) this month by the tenant. */
   quotaUsed: number;
+  /** Staging stopped early (a skip run certain to be skipped): `unique` is a lower bound. */
+  partial?: boolean;
 }
 
 export type Decision =
@@ -47,7 +49,9 @@ export function decide(input: DecisionInput): Decision {
       return {
         action: 'skip',
         reason: 'PROFILE_LIMIT_EXCEEDED',
-        message: `${input.unique} unique profiles exceed the limit of ${limit} profiles per run; nothing was sent`,
+        message:
+          `${input.partial ? 'at least ' : ''}${input.unique} unique profiles exceed the limit of ${limit} ` +
+          `profiles per run; nothing was sent${input.partial ? ' (staging stopped once the limit was exceeded)' : ''}`,
         counts: { ...zero, overLimit: input.unique - limit },
       };
     }

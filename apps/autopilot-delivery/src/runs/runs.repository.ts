@@ -125,8 +125,8 @@ export class RunsRepository {
     announce: (decision: Decision, counts: DeliveryCounts, quota: QuotaChange | null) => Promise<void>,
   ): Promise<Decision | null> {
     return inTransaction(this.pool, async (tx) => {
-      const locked = await tx.query<{ mapped: number }>(
-        `SELECT mapped FROM delivery.runs WHERE run_id = $1 AND state = 'ready' AND lease_owner = $2 FOR UPDATE`,
+      const locked = await tx.query<{ mapped: number; staging_stopped: boolean }>(
+        `SELECT mapped, staging_stopped FROM delivery.runs WHERE run_id = $1 AND state = 'ready' AND lease_owner = $2 FOR UPDATE`,
         [run.runId, owner],
       );
       if (locked.rowCount === 0) return null;
@@ -144,6 +144,7 @@ export class RunsRepository {
         limitPolicy: run.spec.limitPolicy,
         quotaPerMonth: run.spec.quotaPerMonth,
         quotaUsed,
+        partial: locked.rows[0].staging_stopped,
       });
 
       if (decision.action === 'skip') {

@@ -40,6 +40,12 @@ export class StagingConsumer implements OnModuleInit {
 
   async handle({ value, correlationId }: ConsumedMessage<ContactsMappedV1>): Promise<void> {
     const log = this.logger.child({ runId: value.run.runId, tenantId: value.run.tenantId, correlationId });
+    // A run the ledger closed (ended, or skipped before all its batches arrived) takes nothing more: its
+    // late batches are dropped here rather than dead-lettered by a confirmation the control plane now refuses.
+    if (await this.staging.isClosed(value.run.runId)) {
+      log.debug({ kind: value.kind }, 'message of a closed run ignored');
+      return;
+    }
     // Tenant, connection, limits, quota and lists come from the control plane, never from the message.
     const run = await this.confirmation.confirmForDelivery(value.run);
     if (value.kind === 'batch') {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { MappedContact, RunSpec } from '@export/contracts';
+import { MAX_PROFILES_PER_RUN, type MappedContact, type RunSpec } from '@export/contracts';
 import type { Pool, PoolClient } from 'pg';
 import { inTransaction, PG_POOL } from '../database/database.module';
 
@@ -56,8 +56,8 @@ export class StagingRepository {
     { part, parts }: BatchPart = WHOLE_BATCH,
   ): Promise<StageOutcome> {
     return inTransaction(this.pool, async (tx) => {
-      const state = await this.lockRun(tx, run, correlationId);
-      if (state !== 'staging' && state !== 'ready') return 'run-closed';
+      const { state, stagingStopped } = await this.lockRun(tx, run, correlationId);
+      if ((state !== 'staging' && state !== 'ready') || stagingStopped) return 'run-closed';
       const inserted = await tx.query(
         `INSERT INTO delivery.staged_batches (run_id, batch_seq, part, parts, contacts) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT DO NOTHING`,
@@ -74,15 +74,18 @@ export class StagingRepository {
         batchComplete = staged.rows[0].n === parts ? 1 : 0;
       }
       const merged = mergeBatch(contacts);
+      let added = 0;
       if (merged.length > 0) {
-        await tx.query(
+        // xmax = 0 on a row the statement inserted (not one it updated): the distinct e-mails this batch adds.
+        const upserted = await tx.query<{ inserted: boolean }>(
           `INSERT INTO delivery.run_contacts (run_id, email, seq, contact, segment_ids)
            SELECT $1, x.email, x.seq, x.contact, x.segment_ids
            FROM jsonb_to_recordset($2::jsonb) AS x(email text, seq int, contact jsonb, segment_ids text[])
            ON CONFLICT (run_id, email) DO UPDATE SET
              seq = LEAST(run_contacts.seq, EXCLUDED.seq),
              contact = CASE WHEN EXCLUDED.seq < run_contacts.seq THEN EXCLUDED.contact ELSE run_contacts.contact END,
-             segment_ids = ARRAY(SELECT DISTINCT unnest(run_contacts.segment_ids || EXCLUDED.segment_ids) ORDER BY 1)`,
+             segment_ids = ARRAY(SELECT DISTINCT unnest(run_contacts.segment_ids || EXCLUDED.segment_ids) ORDER BY 1)
+           RETURNING (xmax = 0) AS inserted`,
           [
             run.runId,
             JSON.stringify(
@@ -95,13 +98,21 @@ export class StagingRepository {
             ),
           ],
         );
+        added = upserted.rows.filter((r) => r.inserted).length;
       }
+      // A skip run over the profile limit is certain to be skipped: stop staging it and let it be decided
+      // now (a 1M-row segment is not staged whole only to be skipped); later batches are not staged.
+      const skipLimit = run.limitPolicy === 'skip' ? Math.min(run.profileLimit, MAX_PROFILES_PER_RUN) : null;
       await tx.query(
-        `UPDATE delivery.runs SET staged_batches = staged_batches + $3, mapped = mapped + $2,
-           state = CASE WHEN expected_batches IS NOT NULL AND staged_batches + $3 >= expected_batches THEN 'ready' ELSE state END,
-           ready_at = CASE WHEN expected_batches IS NOT NULL AND staged_batches + $3 >= expected_batches THEN now() ELSE ready_at END
+        `UPDATE delivery.runs SET staged_batches = staged_batches + $5, mapped = mapped + $2,
+           unique_staged = unique_staged + $3,
+           staging_stopped = ($4::int IS NOT NULL AND unique_staged + $3 > $4::int),
+           state = CASE WHEN (expected_batches IS NOT NULL AND staged_batches + $5 >= expected_batches)
+                          OR ($4::int IS NOT NULL AND unique_staged + $3 > $4::int) THEN 'ready' ELSE state END,
+           ready_at = CASE WHEN (expected_batches IS NOT NULL AND staged_batches + $5 >= expected_batches)
+                          OR ($4::int IS NOT NULL AND unique_staged + $3 > $4::int) THEN COALESCE(ready_at, now()) ELSE ready_at END
          WHERE run_id = $1`,
-        [run.runId, contacts.length, batchComplete],
+        [run.runId, contacts.length, added, skipLimit, batchComplete],
       );
       return 'staged';
     });
@@ -115,7 +126,7 @@ export class StagingRepository {
     correlationId: string,
   ): Promise<StageOutcome> {
     return inTransaction(this.pool, async (tx) => {
-      const state = await this.lockRun(tx, run, correlationId);
+      const { state } = await this.lockRun(tx, run, correlationId);
       if (state !== 'staging') return state === 'ready' ? 'already-staged' : 'run-closed';
       await tx.query(
         `UPDATE delivery.runs SET expected_batches = $2, extracted = $3,
@@ -128,16 +139,33 @@ export class StagingRepository {
     });
   }
 
-  private async lockRun(tx: PoolClient, run: RunSpec, correlationId: string): Promise<string> {
+  /**
+   * True when the ledger has closed the run to further batches (it ended, or staging stopped because it
+   * is certain to be skipped): its late messages need no confirmation and change nothing.
+   */
+  async isClosed(runId: string): Promise<boolean> {
+    const { rows } = await this.pool.query<{ closed: boolean }>(
+      `SELECT staging_stopped OR state IN ('succeeded', 'failed', 'skipped', 'canceled') AS closed
+         FROM delivery.runs WHERE run_id = $1`,
+      [runId],
+    );
+    return rows[0]?.closed ?? false;
+  }
+
+  private async lockRun(
+    tx: PoolClient,
+    run: RunSpec,
+    correlationId: string,
+  ): Promise<{ state: string; stagingStopped: boolean }> {
     // A cancel may have created the row without a spec: fill it in, keep its state.
-    const { rows } = await tx.query<{ state: string }>(
+    const { rows } = await tx.query<{ state: string; staging_stopped: boolean }>(
       `INSERT INTO delivery.runs (run_id, tenant_id, connection_id, spec, correlation_id) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (run_id) DO UPDATE SET spec = COALESCE(runs.spec, EXCLUDED.spec),
          connection_id = COALESCE(runs.connection_id, EXCLUDED.connection_id),
          correlation_id = COALESCE(runs.correlation_id, EXCLUDED.correlation_id)
-       RETURNING state`,
+       RETURNING state, staging_stopped`,
       [run.runId, run.tenantId, run.connectionId, JSON.stringify(run), correlationId],
     );
-    return rows[0].state;
+    return { state: rows[0].state, stagingStopped: rows[0].staging_stopped };
   }
 }

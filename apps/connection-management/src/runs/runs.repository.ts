@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { DeliveryCounts, RowRejection, RunSpec, RunTrigger } from '@export/contracts';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
@@ -249,25 +250,58 @@ export class RunsRepository {
     );
   }
 
-  /** Stores rejections by row identity (redelivery is harmless) and sets `rejected` to how many are stored. */
+  /**
+   * Stores a rows-rejected event: adds the rows not counted before to `rejected` (incrementally, never by
+   * recounting stored rows) and stores them while the run holds fewer than `maxStored` (the first rows in
+   * event order are kept). Redelivery changes nothing: an event seen before (same row identities) is
+   * recognised by its digest, a row already stored is not counted again. The caller holds the run's lock.
+   */
   async addRejections(
     tenant: TenantId,
     runId: string,
     stage: string,
     rejections: RowRejection[],
     db: Queryable,
+    maxStored: number,
   ): Promise<void> {
+    const digest = createHash('sha256')
+      .update(stage)
+      .update(JSON.stringify(rejections.map((r) => [r.segmentId, r.partition, r.line])))
+      .digest('base64url');
+    const seen = await db.query(
+      `INSERT INTO rejection_events (run_id, digest)
+       SELECT id, $3 FROM runs WHERE tenant_id = $1 AND id = $2 ON CONFLICT DO NOTHING`,
+      [tenant, runId, digest],
+    );
+    if ((seen.rowCount ?? 0) === 0) return;
     await db.query(
-      `INSERT INTO rejections (run_id, tenant_id, segment_id, partition, line, profile_id, stage, reason)
-       SELECT $1, $2, r.segment_id, r.partition, r.line, r.profile_id, $3, r.reason
-         FROM jsonb_to_recordset($4::jsonb) AS r(segment_id text, partition text, line integer, profile_id text, reason text)
-       ON CONFLICT (run_id, segment_id, partition, line) DO NOTHING`,
+      `WITH incoming AS (
+         SELECT DISTINCT ON (r.segment_id, r.partition, r.line) r.*
+           FROM jsonb_to_recordset($5::jsonb)
+                AS r(n integer, segment_id text, partition text, line integer, profile_id text, reason text)
+          ORDER BY r.segment_id, r.partition, r.line, r.n),
+       fresh AS (
+         SELECT i.* FROM incoming i
+          WHERE NOT EXISTS (SELECT 1 FROM rejections x WHERE x.run_id = $2
+                              AND (x.segment_id, x.partition, x.line) = (i.segment_id, i.partition, i.line))),
+       stored AS (
+         INSERT INTO rejections (run_id, tenant_id, segment_id, partition, line, profile_id, stage, reason)
+         SELECT $2, $1, f.segment_id, f.partition, f.line, f.profile_id, $3, f.reason FROM fresh f
+          ORDER BY f.n
+          LIMIT GREATEST(0, $4 - (SELECT rejections_stored FROM runs WHERE tenant_id = $1 AND id = $2))
+         ON CONFLICT (run_id, segment_id, partition, line) DO NOTHING
+         RETURNING 1)
+       UPDATE runs SET rejected = rejected + (SELECT count(*) FROM fresh),
+                       rejections_stored = rejections_stored + (SELECT count(*) FROM stored)
+        WHERE tenant_id = $1 AND id = $2`,
       [
-        runId,
         tenant,
+        runId,
         stage,
+        maxStored,
         JSON.stringify(
-          rejections.map((r) => ({
+          rejections.map((r, n) => ({
+            n,
             segment_id: r.segmentId,
             partition: r.partition,
             line: r.line,
@@ -276,10 +310,6 @@ export class RunsRepository {
           })),
         ),
       ],
-    );
-    await db.query(
-      'UPDATE runs SET rejected = (SELECT count(*) FROM rejections WHERE run_id = $2) WHERE tenant_id = $1 AND id = $2',
-      [tenant, runId],
     );
   }
 

@@ -4,8 +4,9 @@ import { AppError, assertNever } from '@export/errors';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { APP_LOGGER } from '../app-tokens';
+import { APP_CONFIG, APP_LOGGER } from '../app-tokens';
 import { requireRole, type Principal } from '../auth/principal';
+import type { ControlPlaneConfig } from '../config';
 import { ConnectionsRepository } from '../connections/connections.repository';
 import { inTransaction, type Queryable } from '../database/database';
 import { PG_POOL } from '../database/database.module';
@@ -38,6 +39,7 @@ export class RunsService {
     private readonly outbox: OutboxRepository,
     private readonly dispatcher: OutboxDispatcher,
     @Inject(APP_LOGGER) private readonly logger: Logger,
+    @Inject(APP_CONFIG) private readonly config: ControlPlaneConfig,
   ) {}
 
   /** Records the segment's latest snapshot and queues a run of every export of the tenant that includes it. */
@@ -222,7 +224,14 @@ export class RunsService {
         await this.runs.setCounts(tenant, id, { extracted: event.extracted }, tx);
         return undefined;
       case 'rows-rejected':
-        await this.runs.addRejections(tenant, id, event.stage, event.rejections, tx);
+        await this.runs.addRejections(
+          tenant,
+          id,
+          event.stage,
+          event.rejections,
+          tx,
+          this.config.MAX_REJECTIONS_PER_RUN,
+        );
         return undefined;
       case 'delivery-started':
       case 'delivery-progress':
