@@ -221,7 +221,7 @@ describe('connection-management artifact (dist/main.js)', () => {
   });
 
   it('refuses to start in production without SNAPSHOT_ROOT, naming it', async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', PORT: '1' };
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', KAFKA_ALLOW_PLAINTEXT: 'true', PORT: '1' };
     delete env['SNAPSHOT_ROOT'];
     const res = await new Promise<{ code: number | null; text: string }>((resolve) => {
       const p = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
