@@ -42,7 +42,7 @@ export class StagingConsumer implements OnModuleInit {
     const log = this.logger.child({ runId: value.run.runId, tenantId: value.run.tenantId, correlationId });
     // A run the ledger closed (ended, or skipped before all its batches arrived) takes nothing more: its
     // late batches are dropped here rather than dead-lettered by a confirmation the control plane now refuses.
-    if (await this.staging.isClosed(value.run.runId)) {
+    if (await this.staging.isClosed(value.run)) {
       log.debug({ kind: value.kind }, 'message of a closed run ignored');
       return;
     }

@@ -141,15 +141,21 @@ export class StagingRepository {
 
   /**
    * True when the ledger has closed the run to further batches (it ended, or staging stopped because it
-   * is certain to be skipped): its late messages need no confirmation and change nothing.
+   * is certain to be skipped) and the message speaks for that very run (the spec the control plane confirmed:
+   * tenant, export, connection, limits, quota): its late messages need no confirmation and change nothing. A
+   * message naming a closed run with anything else is not the run's own: it goes to confirmation (and is
+   * dead-lettered RUN_NOT_CONFIRMED there).
    */
-  async isClosed(runId: string): Promise<boolean> {
-    const { rows } = await this.pool.query<{ closed: boolean }>(
-      `SELECT staging_stopped OR state IN ('succeeded', 'failed', 'skipped', 'canceled') AS closed
+  async isClosed(run: RunSpec): Promise<boolean> {
+    const { rows } = await this.pool.query<{ closed: boolean; spec: RunSpec | null }>(
+      `SELECT staging_stopped OR state IN ('succeeded', 'failed', 'skipped', 'canceled') AS closed, spec
          FROM delivery.runs WHERE run_id = $1`,
-      [runId],
+      [run.runId],
     );
-    return rows[0]?.closed ?? false;
+    const row = rows[0];
+    if (!row?.closed || !row.spec) return false;
+    const same = (keys: (keyof RunSpec)[]) => keys.every((k) => row.spec?.[k] === run[k]);
+    return same(['tenantId', 'exportId', 'connectionId', 'limitPolicy', 'profileLimit', 'quotaPerMonth']);
   }
 
   private async lockRun(
