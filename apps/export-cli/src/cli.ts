@@ -7,6 +7,8 @@ import {
   type DeadLetterFilter,
   type DeadLetterTopic,
 } from './dead-letters/dead-letters';
+import type { EventPublisher } from './events/kafka-event-publisher';
+import { checkSegmentRefreshed, SEGMENT_REFRESHED_TOPIC } from './events/segment-refreshed-file';
 import { exportBody, type ExportFlags } from './export-body';
 import { COLUMNS, formatError, runSummary, table } from './format';
 import { DEV_JWT_SECRET, mintToken, ROLES, tenantOfToken, type TokenOptions } from './token';
@@ -22,6 +24,8 @@ export interface CliDeps {
   sleep?: (ms: number) => Promise<void>;
   /** The dead-letter topic on the broker (`dead-letters` commands; Kafka access, not the REST API). */
   openDeadLetters?(brokers: string[]): DeadLetterTopic;
+  /** A producer on the broker with the services' TLS/SASL settings (`events publish`). */
+  openPublisher?(brokers: string[]): EventPublisher;
 }
 
 interface DeadLetterOptions {
@@ -270,6 +274,48 @@ export function buildProgram(deps: CliDeps, setExitCode: (code: number) => void)
       const replayed = outcomes.filter((x) => x.result !== 'skipped').length;
       deps.err(`${o.dryRun ? 'would replay' : 'replayed'} ${replayed} of ${outcomes.length} selected letter(s)`);
       if (outcomes.length === 0) setExitCode(1);
+    });
+
+  const events = program
+    .command('events')
+    .description(`try the event upstream platforms publish (${SEGMENT_REFRESHED_TOPIC}) by hand`);
+  const checkedEvent = (file: string, fresh: boolean) => {
+    const check = checkSegmentRefreshed(deps.readFile(file), { fresh });
+    if (!check.valid) {
+      for (const problem of check.problems) deps.err(`${file}: ${problem}`);
+      throw new CliError(`${file}: not a valid ${SEGMENT_REFRESHED_TOPIC} event (${check.problems.length} problem(s))`);
+    }
+    return check;
+  };
+  events
+    .command('validate <file>')
+    .description('check a JSON file against the segment-refreshed contract: each field at fault named, exit 1 if any')
+    .action((file: string) => {
+      const { event, key } = checkedEvent(file, false);
+      deps.out(`valid: eventId ${event.eventId}, key ${key}, snapshot ${event.snapshot.format} ${event.snapshot.location}`);
+    });
+  events
+    .command('publish <file>')
+    .description(
+      'validate a segment-refreshed event and publish it, keyed <tenantId>:<segmentId>, with the TLS/SASL settings of the environment (KAFKA_SSL*, KAFKA_SASL_*)',
+    )
+    .addOption(
+      new Option('--brokers <list>', 'Kafka bootstrap servers, comma-separated')
+        .env('KAFKA_BROKERS')
+        .default('127.0.0.1:9092'),
+    )
+    .option('--topic <name>', 'the topic (tests only; upstream platforms publish to the default)', SEGMENT_REFRESHED_TOPIC)
+    .option('--fresh', 'give the event a new eventId and occurredAt = now (a repeated eventId is ignored as a duplicate)', false)
+    .action(async (file: string, o: { brokers: string; topic: string; fresh: boolean }) => {
+      const { event, key, value } = checkedEvent(file, o.fresh);
+      if (!deps.openPublisher) throw new CliError('events publish: no Kafka access in this build');
+      const publisher = deps.openPublisher(list(o.brokers));
+      try {
+        const at = await publisher.publish(o.topic, { key, value });
+        deps.out(`published eventId ${event.eventId} to ${o.topic} partition ${at.partition} offset ${at.offset} (key ${key})`);
+      } finally {
+        await publisher.close();
+      }
     });
 
   const quota = program.command('quota').description("a tenant's monthly profile quota");
