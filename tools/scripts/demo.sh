@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export NX_DAEMON=false NX_NO_CLOUD=true
 if [ -z "${INFRASTRUCTURE_READY:-}" ]; then
-  SWC_NODE_PROJECT=tsconfig.base.json exec node -r @swc-node/register tools/scripts/with-infrastructure.ts bash "$0" "$@"
+  SWC_NODE_PROJECT=tsconfig.base.json exec node -r @swc-node/register tools/scripts/with-infrastructure.ts bash "$PWD/tools/scripts/demo.sh" "$@"
 fi
 npx nx run-many -t build --projects=connection-management,segment-extraction,field-mapping,autopilot-delivery,autopilot-simulator,export-cli --output-style=static
 SWC_NODE_PROJECT=tsconfig.base.json exec node -r @swc-node/register apps/demo/src/demo/main.ts "$@"

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 # Kafka, PostgreSQL and Redis, started once for every target below: containers (testcontainers) where a Docker
 # engine answers and no variable names them, else the local ones (ensure-services.sh). See with-infrastructure.ts.
 if [ -z "${INFRASTRUCTURE_READY:-}" ]; then
-  SWC_NODE_PROJECT=tsconfig.base.json exec node -r @swc-node/register tools/scripts/with-infrastructure.ts bash "$0" "$@"
+  SWC_NODE_PROJECT=tsconfig.base.json exec node -r @swc-node/register tools/scripts/with-infrastructure.ts bash "$PWD/tools/scripts/test.sh" "$@"
 fi
 
 export TEST_RESULTS_DIR="$PWD/tmp/test-results"

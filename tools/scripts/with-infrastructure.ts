@@ -34,7 +34,11 @@ async function main(): Promise<number> {
     const started = await startContainers(plan);
     Object.assign(env, started.env);
     stop = started.stop;
-    say(`ready: ${Object.entries(started.env).map(([k, v]) => `${k}=${v.replace(/\/\/[^@/]*@/, '//***@')}`).join(' ')}`);
+    say(
+      `ready: ${Object.entries(started.env)
+        .map(([k, v]) => `${k}=${v.replace(/\/\/[^@/]*@/, '//***@')}`)
+        .join(' ')}`,
+    );
   } else {
     const ensured = spawnSync('bash', [resolve(__dirname, 'ensure-services.sh')], { stdio: 'inherit', env });
     if (ensured.status !== 0) {
@@ -46,7 +50,10 @@ async function main(): Promise<number> {
     const child = spawn(command, args, { stdio: 'inherit', env });
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
     process.on('SIGINT', forward).on('SIGTERM', forward);
-    const [code, signal] = (await new Promise((done) => child.on('exit', (...result) => done(result)))) as [number | null, string | null];
+    const [code, signal] = (await new Promise((done) => child.on('exit', (...result) => done(result)))) as [
+      number | null,
+      string | null,
+    ];
     return code ?? (signal === 'SIGINT' ? 130 : 1);
   } finally {
     await stop();

@@ -40,10 +40,25 @@ describe('demo', () => {
     const basePort = await freeBlock();
     const child = spawn(
       process.execPath,
-      ['-r', '@swc-node/register', 'apps/demo/src/demo/main.ts', '--profiles', '300', '--rps', '0', '--base-port', String(basePort)],
+      [
+        '-r',
+        '@swc-node/register',
+        'apps/demo/src/demo/main.ts',
+        '--profiles',
+        '300',
+        '--rps',
+        '0',
+        '--base-port',
+        String(basePort),
+      ],
       {
         cwd: WORKSPACE_ROOT,
-        env: { ...process.env, SWC_NODE_PROJECT: 'tsconfig.base.json', DATABASE_URL: database.url, NODE_ENV: 'development' },
+        env: {
+          ...process.env,
+          SWC_NODE_PROJECT: 'tsconfig.base.json',
+          DATABASE_URL: database.url,
+          NODE_ENV: 'development',
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
@@ -53,7 +68,9 @@ describe('demo', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
 
     expect({ code, tail: code === 0 ? '' : output.slice(-4000) }).toEqual({ code: 0, tail: '' });
-    expect(output).toContain(`[start] starting connection-management :${basePort}, segment-extraction :${basePort + 1}`);
+    expect(output).toContain(
+      `[start] starting connection-management :${basePort}, segment-extraction :${basePort + 1}`,
+    );
     expect(output).toMatch(/export-cli events validate[\s\S]*valid: eventId [\s\S]*published eventId/);
     expect(output).toMatch(/connection [0-9a-f-]{36} \(key ending/);
     const summary = /succeeded: delivered (\d+)\/(\d+), extracted 300, rejected 3/.exec(output);

@@ -14,7 +14,10 @@ describe('export-cli events publish on the real broker', () => {
 
   beforeAll(async () => {
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 3, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
   });
 
   afterAll(async () => {
@@ -38,16 +41,19 @@ describe('export-cli events publish on the real broker', () => {
     const collector = await collectMessages([topic]);
     const cli = async (file: string) => {
       const err: string[] = [];
-      const code = await runCli(['events', 'publish', file, '--brokers', TEST_KAFKA_BROKERS.join(','), '--topic', topic], {
-        out: () => undefined,
-        err: (t) => err.push(t),
-        createApi: () => {
-          throw new Error('not used');
+      const code = await runCli(
+        ['events', 'publish', file, '--brokers', TEST_KAFKA_BROKERS.join(','), '--topic', topic],
+        {
+          out: () => undefined,
+          err: (t) => err.push(t),
+          createApi: () => {
+            throw new Error('not used');
+          },
+          readFile: (path) => readFileSync(path, 'utf8'),
+          progressStream: new PassThrough(),
+          openPublisher: (brokers) => kafkaEventPublisher(brokers, {}),
         },
-        readFile: (path) => readFileSync(path, 'utf8'),
-        progressStream: new PassThrough(),
-        openPublisher: (brokers) => kafkaEventPublisher(brokers, {}),
-      });
+      );
       return { code, err: err.join('\n') };
     };
     try {

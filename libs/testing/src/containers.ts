@@ -6,7 +6,11 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { InfrastructurePlan } from './infrastructure';
 
 /** Images of the containers: Kafka 4.1 in KRaft mode (cp-kafka 8.1), the PostgreSQL and Redis of docker-compose.yml. */
-export const IMAGES = { kafka: 'confluentinc/cp-kafka:8.1.0', postgres: 'postgres:16', redis: 'redis:7' } as const;
+export const IMAGES = {
+  kafka: 'confluentinc/cp-kafka:8.1.0',
+  postgres: 'postgres:16',
+  redis: 'redis:7',
+} as const;
 
 export interface StartedInfrastructure {
   /** The variables that point the tests, the demo and the services at the containers. */
@@ -41,7 +45,8 @@ export async function startContainers(plan: InfrastructurePlan): Promise<Started
             .withDatabase('postgres')
             .start();
           stops.push(() => pg.stop());
-          const url = (database: string) => `postgres://postgres:postgres@${pg.getHost()}:${pg.getPort()}/${database}`;
+          const url = (database: string) =>
+            `postgres://postgres:postgres@${pg.getHost()}:${pg.getPort()}/${database}`;
           env['TEST_ADMIN_DATABASE_URL'] = url('postgres');
           env['DATABASE_URL'] = url('segment_export');
         })()
@@ -76,7 +81,10 @@ async function createTopics(brokers: string[]): Promise<void> {
         topic: t.name,
         numPartitions: t.partitions,
         replicationFactor: 1,
-        configEntries: Object.entries('config' in t ? t.config : {}).map(([name, value]) => ({ name, value })),
+        configEntries: Object.entries('config' in t ? t.config : {}).map(([name, value]) => ({
+          name,
+          value,
+        })),
       })),
     });
   } finally {

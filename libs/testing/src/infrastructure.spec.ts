@@ -10,7 +10,11 @@ describe('planInfrastructure', () => {
   });
 
   it('with Docker and nothing set: a container for each', () => {
-    expect(planInfrastructure({}, true)).toEqual({ kafka: 'container', postgres: 'container', redis: 'container' });
+    expect(planInfrastructure({}, true)).toEqual({
+      kafka: 'container',
+      postgres: 'container',
+      redis: 'container',
+    });
   });
 
   it('a variable that names a resource wins over Docker, one resource at a time', () => {
@@ -19,12 +23,16 @@ describe('planInfrastructure', () => {
       postgres: 'container',
       redis: 'container',
     });
-    expect(planInfrastructure({ DATABASE_URL: 'postgres://db/x', REDIS_URL: 'redis://r:6379' }, true)).toEqual({
+    expect(
+      planInfrastructure({ DATABASE_URL: 'postgres://db/x', REDIS_URL: 'redis://r:6379' }, true),
+    ).toEqual({
       kafka: 'container',
       postgres: 'given',
       redis: 'given',
     });
-    expect(planInfrastructure({ TEST_ADMIN_DATABASE_URL: 'postgres://db/postgres', KAFKA_BROKERS: '' }, false)).toEqual({
+    expect(
+      planInfrastructure({ TEST_ADMIN_DATABASE_URL: 'postgres://db/postgres', KAFKA_BROKERS: '' }, false),
+    ).toEqual({
       kafka: 'local',
       postgres: 'given',
       redis: 'local',
@@ -45,12 +53,15 @@ describe('dockerAnswers', () => {
 
   it('is no, at once, when no socket exists (a Docker client without an engine)', async () => {
     const tried: string[] = [];
-    const answer = await dockerAnswers({ XDG_RUNTIME_DIR: '/run/user/1000' }, {
-      socketExists: (path) => {
-        tried.push(path);
-        return false;
+    const answer = await dockerAnswers(
+      { XDG_RUNTIME_DIR: '/run/user/1000' },
+      {
+        socketExists: (path) => {
+          tried.push(path);
+          return false;
+        },
       },
-    });
+    );
     expect(answer).toBe(false);
     expect(tried).toEqual(expect.arrayContaining(['/var/run/docker.sock', '/run/user/1000/docker.sock']));
   });
@@ -72,7 +83,9 @@ describe('dockerAnswers', () => {
   });
 
   it('reads DOCKER_HOST as a unix socket or a tcp address; the usual sockets otherwise', () => {
-    expect(dockerEndpoints({ DOCKER_HOST: 'tcp://127.0.0.1:2375' })).toEqual([{ host: '127.0.0.1', port: 2375 }]);
+    expect(dockerEndpoints({ DOCKER_HOST: 'tcp://127.0.0.1:2375' })).toEqual([
+      { host: '127.0.0.1', port: 2375 },
+    ]);
     expect(dockerEndpoints({ DOCKER_HOST: 'ssh://me@host' })).toEqual([]);
     expect(dockerEndpoints({})[0]).toEqual({ socketPath: '/var/run/docker.sock' });
   });

@@ -39,7 +39,9 @@ export function planInfrastructure(env: NodeJS.ProcessEnv, docker: boolean): Inf
 }
 
 /** Where a Docker engine would listen: DOCKER_HOST, else the usual sockets (system, rootless, Docker Desktop). */
-export function dockerEndpoints(env: NodeJS.ProcessEnv): ({ socketPath: string } | { host: string; port: number })[] {
+export function dockerEndpoints(
+  env: NodeJS.ProcessEnv,
+): ({ socketPath: string } | { host: string; port: number })[] {
   const dockerHost = env['DOCKER_HOST'];
   if (dockerHost) {
     if (dockerHost.startsWith('unix://')) return [{ socketPath: dockerHost.slice('unix://'.length) }];
@@ -60,7 +62,10 @@ export function dockerEndpoints(env: NodeJS.ProcessEnv): ({ socketPath: string }
  */
 export async function dockerAnswers(
   env: NodeJS.ProcessEnv = process.env,
-  { timeoutMs = 2000, socketExists = existsSync }: { timeoutMs?: number; socketExists?: (path: string) => boolean } = {},
+  {
+    timeoutMs = 2000,
+    socketExists = existsSync,
+  }: { timeoutMs?: number; socketExists?: (path: string) => boolean } = {},
 ): Promise<boolean> {
   for (const endpoint of dockerEndpoints(env)) {
     if ('socketPath' in endpoint && !socketExists(endpoint.socketPath)) continue;
@@ -69,7 +74,10 @@ export async function dockerAnswers(
   return false;
 }
 
-function ping(endpoint: { socketPath: string } | { host: string; port: number }, timeoutMs: number): Promise<boolean> {
+function ping(
+  endpoint: { socketPath: string } | { host: string; port: number },
+  timeoutMs: number,
+): Promise<boolean> {
   return new Promise((resolve) => {
     const req = request({ ...endpoint, path: '/_ping', method: 'GET', timeout: timeoutMs }, (res) => {
       let body = '';

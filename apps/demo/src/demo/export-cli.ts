@@ -13,19 +13,33 @@ export function exportCli(workspace: string, env: NodeJS.ProcessEnv): ExportCli 
   return {
     run: (args) =>
       new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [entry, ...args], { cwd: workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [entry, ...args], {
+          cwd: workspace,
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let out = '';
         let err = '';
         child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
         child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
         child.on('error', reject);
         child.on('exit', (code) =>
-          code === 0 ? resolve(out.trim()) : reject(new Error(`export-cli ${args[0] === '--json' ? args[1] : args[0]} ... exited ${code}: ${err.trim()}`)),
+          code === 0
+            ? resolve(out.trim())
+            : reject(
+                new Error(
+                  `export-cli ${args[0] === '--json' ? args[1] : args[0]} ... exited ${code}: ${err.trim()}`,
+                ),
+              ),
         );
       }),
     show: (args) =>
       new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [entry, ...args], { cwd: workspace, env, stdio: ['ignore', 'inherit', 'inherit'] });
+        const child = spawn(process.execPath, [entry, ...args], {
+          cwd: workspace,
+          env,
+          stdio: ['ignore', 'inherit', 'inherit'],
+        });
         child.on('error', reject);
         child.on('exit', (code) => resolve(code ?? 1));
       }),

@@ -10,7 +10,14 @@ import { once } from 'node:events';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { expectEventually, serviceConsumerGroups, startGroupAtEnd, tenantSnapshotDir, TEST_KAFKA_BROKERS, TEST_SNAPSHOT_ROOT } from '@export/testing';
+import {
+  expectEventually,
+  serviceConsumerGroups,
+  startGroupAtEnd,
+  tenantSnapshotDir,
+  TEST_KAFKA_BROKERS,
+  TEST_SNAPSHOT_ROOT,
+} from '@export/testing';
 import { Command, InvalidArgumentError } from 'commander';
 import { SERVICES, serviceVariablePrefix } from '../start/start-plan';
 import { exportCli } from './export-cli';
@@ -25,10 +32,17 @@ const count = (value: string) => {
 };
 
 const options = new Command('demo')
-  .description('Run the services and the Autopilot simulator, and export a generated segment through export-cli')
+  .description(
+    'Run the services and the Autopilot simulator, and export a generated segment through export-cli',
+  )
   .option('--profiles <n>', 'profiles in the generated segment', count, 10000)
   .option('--rps <n>', "the simulator's rate limit per key and delivery's pace (0 = unthrottled)", count, 5)
-  .option('--base-port <port>', 'API on it, the other services on the next three, the simulator on +89, the internal listener on +100', count, 3000)
+  .option(
+    '--base-port <port>',
+    'API on it, the other services on the next three, the simulator on +89, the internal listener on +100',
+    count,
+    3000,
+  )
   .option('--keep', 'leave everything running after the export (Ctrl-C stops it)', false)
   .parse()
   .opts<{ profiles: number; rps: number; basePort: number; keep: boolean }>();
@@ -41,7 +55,8 @@ async function writeSegment(file: string, profiles: number): Promise<void> {
   out.write('CustomerId,EMail,FirstName,LastName\n');
   for (let i = 1; i <= profiles; i++) {
     // Every 50th row repeats the one before (other case), every 97th has a broken e-mail: the summary shows both.
-    const email = i % 97 === 0 ? `broken-${i}` : i % 50 === 0 ? `Person${i - 1}@Example.com` : `person${i}@example.com`;
+    const email =
+      i % 97 === 0 ? `broken-${i}` : i % 50 === 0 ? `Person${i - 1}@Example.com` : `person${i}@example.com`;
     if (!out.write(`C-${i},${email},First${i},Last${i}\n`)) await once(out, 'drain');
   }
   out.end();
@@ -88,25 +103,46 @@ async function main(): Promise<number> {
   await Promise.all(serviceConsumerGroups(groupOf).map(([group, topics]) => startGroupAtEnd(group, topics)));
 
   const running: Running[] = [];
-  const stopAll = async () => {
-    for (const one of running.reverse()) await one.stop();
-  };
-  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  let stopping: Promise<void> | undefined;
+  // Once, however often asked: Ctrl-C reaches this process both from the terminal and through the wrapper.
+  const stopAll = () =>
+    (stopping ??= (async () => {
+      for (const one of running.reverse()) await one.stop();
+    })());
+  process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
   try {
-    step(`Starting the Autopilot simulator on :${ports.simulator} (${options.rps || 'no'} requests/s per key)`);
+    step(
+      `Starting the Autopilot simulator on :${ports.simulator} (${options.rps || 'no'} requests/s per key)`,
+    );
     const simulator = startProcess(process.execPath, ['dist/apps/autopilot-simulator/main.js'], {
       cwd: WORKSPACE,
-      env: { ...env, PORT: String(ports.simulator), SIM_API_KEYS: apiKey, SIM_RATE_LIMIT_RPS: String(options.rps), LOG_LEVEL: 'warn' },
+      env: {
+        ...env,
+        PORT: String(ports.simulator),
+        SIM_API_KEYS: apiKey,
+        SIM_RATE_LIMIT_RPS: String(options.rps),
+        LOG_LEVEL: 'warn',
+      },
       prefix: '[autopilot-simulator] ',
     });
     running.push(simulator);
-    await waitUntilUp(`http://127.0.0.1:${ports.simulator}/__sim/health`, { alive: () => simulator.child.exitCode === null });
+    await waitUntilUp(`http://127.0.0.1:${ports.simulator}/__sim/health`, {
+      alive: () => simulator.child.exitCode === null,
+    });
 
     step('npm start: the four services, supervised (LOG_LEVEL=warn here; npm start shows info)');
-    const start = startProcess(process.execPath, ['-r', '@swc-node/register', 'apps/demo/src/start/main.ts', '--env-file', '.env.example'], {
-      cwd: WORKSPACE,
-      env: { ...env, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn', SWC_NODE_PROJECT: 'tsconfig.base.json' },
-    });
+    const start = startProcess(
+      process.execPath,
+      ['-r', '@swc-node/register', 'apps/demo/src/start/main.ts', '--env-file', '.env.example'],
+      {
+        cwd: WORKSPACE,
+        env: {
+          ...env,
+          LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
+          SWC_NODE_PROJECT: 'tsconfig.base.json',
+        },
+      },
+    );
     running.push(start);
     const alive = () => start.child.exitCode === null;
     for (const [i] of SERVICES.entries()) await waitUntilUp(`http://127.0.0.1:${base + i}/readyz`, { alive });
@@ -130,23 +166,51 @@ async function main(): Promise<number> {
     step(`export-cli events validate / publish ${eventFile} (the platform announces the segment)`);
     say(`  ${await user.run(['events', 'validate', eventFile])}`);
     say(`  ${await user.run(['events', 'publish', eventFile])}`);
-    await expectEventually(async () => {
-      const res = await fetch(`${env['EXPORT_API_URL']}/v1/segments`, { headers: { authorization: `Bearer ${token}` } });
-      const body = (await res.json()) as { id: string }[] | { items: { id: string }[] };
-      return (Array.isArray(body) ? body : body.items).some((s) => s.id === segmentId);
-    }, { timeoutMs: 60_000, intervalMs: 300, message: 'the segment to be registered' });
+    await expectEventually(
+      async () => {
+        const res = await fetch(`${env['EXPORT_API_URL']}/v1/segments`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        const body = (await res.json()) as { id: string }[] | { items: { id: string }[] };
+        return (Array.isArray(body) ? body : body.items).some((s) => s.id === segmentId);
+      },
+      { timeoutMs: 60_000, intervalMs: 300, message: 'the segment to be registered' },
+    );
 
     step('export-cli connections create (the key is checked against the simulator)');
     const connection = JSON.parse(
-      await user.run(['--json', 'connections', 'create', '--name', 'Autopilot (simulator)', '--api-key', apiKey, '--accept-privacy-notice', '--add-me']),
+      await user.run([
+        '--json',
+        'connections',
+        'create',
+        '--name',
+        'Autopilot (simulator)',
+        '--api-key',
+        apiKey,
+        '--accept-privacy-notice',
+        '--add-me',
+      ]),
     ) as { id: string; apiKeyLast4: string };
     say(`  connection ${connection.id} (key ending ${connection.apiKeyLast4})`);
 
     step('export-cli exports create');
     const exp = JSON.parse(
       await user.run([
-        '--json', 'exports', 'create', '--name', 'Demo export', '--connection', connection.id, '--segments', segmentId,
-        '--email', 'EMail', '--first-name', 'FirstName', '--last-name', 'LastName',
+        '--json',
+        'exports',
+        'create',
+        '--name',
+        'Demo export',
+        '--connection',
+        connection.id,
+        '--segments',
+        segmentId,
+        '--email',
+        'EMail',
+        '--first-name',
+        'FirstName',
+        '--last-name',
+        'LastName',
       ]),
     ) as { id: string };
     say(`  export ${exp.id}`);
@@ -154,10 +218,15 @@ async function main(): Promise<number> {
     step('export-cli events publish --fresh (the segment is refreshed: the export runs)');
     const startedAt = Date.now();
     say(`  ${await user.run(['events', 'publish', eventFile, '--fresh'])}`);
-    const runId = await expectEventually(async () => {
-      const runs = JSON.parse(await user.run(['--json', 'runs', 'list', '--export', exp.id])) as { id: string }[] | { items: { id: string }[] };
-      return (Array.isArray(runs) ? runs : runs.items)[0]?.id;
-    }, { timeoutMs: 60_000, intervalMs: 300, message: 'the run' });
+    const runId = await expectEventually(
+      async () => {
+        const runs = JSON.parse(await user.run(['--json', 'runs', 'list', '--export', exp.id])) as
+          | { id: string }[]
+          | { items: { id: string }[] };
+        return (Array.isArray(runs) ? runs : runs.items)[0]?.id;
+      },
+      { timeoutMs: 60_000, intervalMs: 300, message: 'the run' },
+    );
 
     step(`export-cli runs watch ${runId}`);
     const watched = await user.show(['runs', 'watch', runId, '--interval', '500']);
@@ -168,13 +237,17 @@ async function main(): Promise<number> {
       keys: Record<string, { maxAdmittedInWindow: number }>;
     };
     step('Summary');
-    say(`  run ${runId}: ${watched === 0 ? 'succeeded' : 'did not succeed'}, ${seconds.toFixed(1)} s from the event`);
+    say(
+      `  run ${runId}: ${watched === 0 ? 'succeeded' : 'did not succeed'}, ${seconds.toFixed(1)} s from the event`,
+    );
     say(
       `  Autopilot simulator: ${stats.requests.total} requests, ${stats.rateLimited} answered 429, busiest second ` +
         `${Math.max(0, ...Object.values(stats.keys).map((k) => k.maxAdmittedInWindow))} (limit ${options.rps || 'none'})`,
     );
     if (options.keep) {
-      say(`\nLeft running (API http://127.0.0.1:${ports.api}, token: export-cli token --tenant ${tenantId} --role admin); Ctrl-C stops it.`);
+      say(
+        `\nLeft running (API http://127.0.0.1:${ports.api}, token: export-cli token --tenant ${tenantId} --role admin); Ctrl-C stops it.`,
+      );
       await new Promise(() => undefined);
     }
     return watched === 0 ? 0 : 1;

@@ -7,8 +7,16 @@ export interface Running {
 }
 
 /** Starts a long-running process with its output passed through, each line behind `prefix`. */
-export function startProcess(command: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; prefix?: string }): Running {
-  const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startProcess(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; prefix?: string },
+): Running {
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   for (const stream of [child.stdout, child.stderr]) {
     let pending = '';
     stream?.on('data', (chunk: Buffer) => {

@@ -15,7 +15,9 @@ import { superviseServices } from './supervise';
 const WORKSPACE = resolve(__dirname, '../../../..');
 
 const options = new Command('start')
-  .description('Run connection-management, segment-extraction, field-mapping and autopilot-delivery, supervised')
+  .description(
+    'Run connection-management, segment-extraction, field-mapping and autopilot-delivery, supervised',
+  )
   .option('--env-file <file>', 'settings of the services (default .env, else .env.example)')
   .option('--json-logs', "print the services' log records as they are (JSON lines), not made readable", false)
   .parse()
@@ -25,25 +27,40 @@ const say = (text: string) => process.stdout.write(`[start] ${text}\n`);
 
 /** Builds the services whose artifact is missing (`nx build`; cached builds cost little). */
 function buildMissing(): void {
-  const missing = SERVICES.filter((s) => !existsSync(resolve(WORKSPACE, `dist/apps/${s.name}/main.js`))).map((s) => s.name);
+  const missing = SERVICES.filter((s) => !existsSync(resolve(WORKSPACE, `dist/apps/${s.name}/main.js`))).map(
+    (s) => s.name,
+  );
   if (missing.length === 0) return;
   say(`building ${missing.join(', ')} (dist/apps missing) ...`);
-  const built = spawnSync('npx', ['nx', 'run-many', '-t', 'build', `--projects=${missing.join(',')}`, '--output-style=static'], {
-    cwd: WORKSPACE,
-    stdio: 'inherit',
-    env: { ...process.env, NX_DAEMON: process.env['NX_DAEMON'] ?? 'false' },
-  });
+  const built = spawnSync(
+    'npx',
+    ['nx', 'run-many', '-t', 'build', `--projects=${missing.join(',')}`, '--output-style=static'],
+    {
+      cwd: WORKSPACE,
+      stdio: 'inherit',
+      env: { ...process.env, NX_DAEMON: process.env['NX_DAEMON'] ?? 'false' },
+    },
+  );
   if (built.status !== 0) throw new Error('the build failed (see above)');
 }
 
 /** `node main.js migrate` of a service: creates the database when missing, applies what is pending, exits. */
 function migrate(service: ServiceLaunch): void {
   say(`migrating ${service.name}'s schema (node ${service.entry} migrate) ...`);
-  const run = spawnSync(process.execPath, [service.entry, 'migrate'], { cwd: WORKSPACE, env: service.env, encoding: 'utf8' });
+  const run = spawnSync(process.execPath, [service.entry, 'migrate'], {
+    cwd: WORKSPACE,
+    env: service.env,
+    encoding: 'utf8',
+  });
   const format = logLineFormatter({ colorize: process.stdout.isTTY === true });
   for (const line of `${run.stdout ?? ''}${run.stderr ?? ''}`.split('\n').filter(Boolean)) say(format(line));
   if (run.status !== 0) {
-    const hint = run.status === 75 ? ' (database unreachable or lock held: try again)' : run.status === 78 ? ' (invalid configuration)' : '';
+    const hint =
+      run.status === 75
+        ? ' (database unreachable or lock held: try again)'
+        : run.status === 78
+          ? ' (invalid configuration)'
+          : '';
     throw new Error(`${service.name} migrate exited ${run.status ?? run.signal}${hint}`);
   }
 }

@@ -23,7 +23,12 @@ export function readableLogs({ colorize = false } = {}): Transform {
 
 /** One line of output, made readable if it holds a pino record after its prefix (see readableLogs). */
 export function logLineFormatter({ colorize = false } = {}): (line: string) => string {
-  const pretty = prettyFactory({ colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', singleLine: true });
+  const pretty = prettyFactory({
+    colorize,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,service',
+    singleLine: true,
+  });
   return (line: string): string => {
     const start = line.indexOf('{');
     if (start < 0) return line;

@@ -43,7 +43,8 @@ export function loadStartEnv(
   if (!source.exists(file)) {
     if (envFile) throw new Error(`${envFile}: no such file (--env-file)`);
     file = '.env.example';
-    notice = 'no .env here: using .env.example (development settings; copy it to .env and edit it for your setup)';
+    notice =
+      'no .env here: using .env.example (development settings; copy it to .env and edit it for your setup)';
     if (!source.exists(file)) throw new Error('neither .env nor .env.example found in the working directory');
   }
   const fromFile = parseEnv(source.read(file)) as Record<string, string>;
@@ -88,18 +89,27 @@ export function startPlan(env: Record<string, string>): StartPlan {
     const prefix = serviceVariablePrefix(service.name);
     const portText = env[`${prefix}_PORT`];
     const port = portText === undefined || portText === '' ? service.defaultPort : Number(portText);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) problems.push(`${prefix}_PORT: must be a port number (1-65535)`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      problems.push(`${prefix}_PORT: must be a port number (1-65535)`);
     const group = env[`${prefix}_KAFKA_GROUP_ID`];
     const own: Record<string, string> = { PORT: String(port), ...(group ? { KAFKA_GROUP_ID: group } : {}) };
     if (service.migrates && !migrateOnStart) own['MIGRATE_ON_START'] = 'false';
-    return { name: service.name, port, entry: `dist/apps/${service.name}/main.js`, env: { ...withoutPerService(env), ...own } };
+    return {
+      name: service.name,
+      port,
+      entry: `dist/apps/${service.name}/main.js`,
+      env: { ...withoutPerService(env), ...own },
+    };
   });
   const ports = services.map((s) => s.port);
   const internal = Number(env['INTERNAL_PORT'] || 3100);
   if (ports.includes(internal)) problems.push(`INTERNAL_PORT: ${internal} is also a service's port`);
   if (new Set(ports).size !== ports.length) problems.push(`two services on one port (${ports.join(', ')})`);
-  if (problems.length) throw new Error(`cannot start the services:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  const migrations = migrateOnStart ? [] : services.filter((s) => SERVICES.find((x) => x.name === s.name)?.migrates);
+  if (problems.length)
+    throw new Error(`cannot start the services:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  const migrations = migrateOnStart
+    ? []
+    : services.filter((s) => SERVICES.find((x) => x.name === s.name)?.migrates);
   return { migrations, services };
 }
 

@@ -10,18 +10,25 @@ describe('loadStartEnv', () => {
   it('reads .env, and the environment wins over it', () => {
     const loaded = loadStartEnv(
       { processEnv: { KAFKA_BROKERS: 'k:1' } },
-      files({ '.env': 'KAFKA_BROKERS=a:9092\n# a comment\nREDIS_URL="redis://r:6379"\n', '.env.example': 'X=1' }),
+      files({
+        '.env': 'KAFKA_BROKERS=a:9092\n# a comment\nREDIS_URL="redis://r:6379"\n',
+        '.env.example': 'X=1',
+      }),
     );
-    expect(loaded).toEqual({ env: { KAFKA_BROKERS: 'k:1', REDIS_URL: 'redis://r:6379' }, file: '.env', notice: undefined });
+    expect(loaded).toEqual({
+      env: { KAFKA_BROKERS: 'k:1', REDIS_URL: 'redis://r:6379' },
+      file: '.env',
+      notice: undefined,
+    });
   });
 
   it('falls back to .env.example, and says so, only when no file was named', () => {
     const loaded = loadStartEnv({ processEnv: {} }, files({ '.env.example': 'NODE_ENV=development' }));
     expect(loaded.file).toBe('.env.example');
     expect(loaded.notice).toMatch(/no \.env here: using \.env\.example/);
-    expect(() => loadStartEnv({ envFile: 'prod.env', processEnv: {} }, files({ '.env.example': '' }))).toThrow(
-      'prod.env: no such file (--env-file)',
-    );
+    expect(() =>
+      loadStartEnv({ envFile: 'prod.env', processEnv: {} }, files({ '.env.example': '' })),
+    ).toThrow('prod.env: no such file (--env-file)');
   });
 });
 
@@ -34,7 +41,9 @@ describe('startPlan', () => {
       ['field-mapping', 3002, 'dist/apps/field-mapping/main.js'],
       ['autopilot-delivery', 3003, 'dist/apps/autopilot-delivery/main.js'],
     ]);
-    expect(plan.services.every((s) => s.env['KAFKA_BROKERS'] === 'k:1' && s.env['KAFKA_GROUP_ID'] === undefined)).toBe(true);
+    expect(
+      plan.services.every((s) => s.env['KAFKA_BROKERS'] === 'k:1' && s.env['KAFKA_GROUP_ID'] === undefined),
+    ).toBe(true);
     expect(plan.migrations.map((s) => s.name)).toEqual(['connection-management', 'autopilot-delivery']);
     expect(plan.services.filter((s) => s.env['MIGRATE_ON_START'] === 'false').map((s) => s.name)).toEqual([
       'connection-management',
@@ -43,7 +52,11 @@ describe('startPlan', () => {
   });
 
   it('takes ports and groups per service, and leaves migrating to the services with MIGRATE_ON_START=true', () => {
-    const plan = startPlan({ FIELD_MAPPING_PORT: '4002', AUTOPILOT_DELIVERY_KAFKA_GROUP_ID: 'team-a.delivery', MIGRATE_ON_START: 'true' });
+    const plan = startPlan({
+      FIELD_MAPPING_PORT: '4002',
+      AUTOPILOT_DELIVERY_KAFKA_GROUP_ID: 'team-a.delivery',
+      MIGRATE_ON_START: 'true',
+    });
     const byName = Object.fromEntries(plan.services.map((s) => [s.name, s]));
     expect(byName['field-mapping'].env['PORT']).toBe('4002');
     expect(byName['autopilot-delivery'].env['KAFKA_GROUP_ID']).toBe('team-a.delivery');
@@ -55,7 +68,9 @@ describe('startPlan', () => {
     expect(() => startPlan({ PORT: '3000', KAFKA_GROUP_ID: 'g' })).toThrow(
       /PORT is set for all four services; set it per service instead \(CONNECTION_MANAGEMENT_PORT, [\s\S]*KAFKA_GROUP_ID is set for all four/,
     );
-    expect(() => startPlan({ SEGMENT_EXTRACTION_PORT: 'http' })).toThrow('SEGMENT_EXTRACTION_PORT: must be a port number');
+    expect(() => startPlan({ SEGMENT_EXTRACTION_PORT: 'http' })).toThrow(
+      'SEGMENT_EXTRACTION_PORT: must be a port number',
+    );
     expect(() => startPlan({ FIELD_MAPPING_PORT: '3100' })).toThrow('INTERNAL_PORT: 3100 is also a service');
     expect(() => startPlan({ FIELD_MAPPING_PORT: '3000' })).toThrow('two services on one port');
   });
@@ -66,7 +81,15 @@ describe('readableLogs', () => {
     const stream = readableLogs();
     const out: string[] = [];
     stream.on('data', (chunk: Buffer) => out.push(chunk.toString()));
-    const record = JSON.stringify({ level: 'info', time: Date.UTC(2026, 11, 1, 4, 0, 1), pid: 1, hostname: 'h', service: 'x', msg: 'ready', runId: 'r1' });
+    const record = JSON.stringify({
+      level: 'info',
+      time: Date.UTC(2026, 11, 1, 4, 0, 1),
+      pid: 1,
+      hostname: 'h',
+      service: 'x',
+      msg: 'ready',
+      runId: 'r1',
+    });
     stream.write(`[field-mapping] ${record.slice(0, 20)}`);
     stream.write(`${record.slice(20)}\n[field-mapping] TypeError: boom\n`);
     stream.end('{"not":"a log"}');

@@ -29,7 +29,8 @@ describe('superviseServices', () => {
     const { result } = superviseServices(services, { signals, jsonLogs: true });
     const marker = (s: ServiceLaunch) => join(dir, `${s.name}.started`);
     // Each wrote 'running' at its second start: the supervisor restarted it after its crash.
-    const running = () => services.every((s) => existsSync(marker(s)) && readFileSync(marker(s), 'utf8') === 'running');
+    const running = () =>
+      services.every((s) => existsSync(marker(s)) && readFileSync(marker(s), 'utf8') === 'running');
     const deadline = Date.now() + 30_000;
     while (!running() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(running()).toBe(true);

@@ -59,13 +59,25 @@ describe('checkSegmentRefreshed', () => {
     expect(check.valid).toBe(false);
     const fields = check.valid ? [] : check.problems.map((p) => p.split(':')[0]);
     expect(fields).toEqual(
-      expect.arrayContaining(['occurredAt', 'tenantId', 'segment.memberCount', 'snapshot.format', 'snapshot.location']),
+      expect.arrayContaining([
+        'occurredAt',
+        'tenantId',
+        'segment.memberCount',
+        'snapshot.format',
+        'snapshot.location',
+      ]),
     );
   });
 
   it('says when the file is not JSON, and when a cdm-folder event has no entity', () => {
-    expect(checkSegmentRefreshed('{"eventId": ')).toMatchObject({ valid: false, problems: [expect.stringMatching(/^\(file\): not JSON/)] });
-    const cdm = { ...valid, snapshot: { format: 'cdm-folder', location: 'file:///data/snapshots/contoso/model.json' } };
+    expect(checkSegmentRefreshed('{"eventId": ')).toMatchObject({
+      valid: false,
+      problems: [expect.stringMatching(/^\(file\): not JSON/)],
+    });
+    const cdm = {
+      ...valid,
+      snapshot: { format: 'cdm-folder', location: 'file:///data/snapshots/contoso/model.json' },
+    };
     expect(checkSegmentRefreshed(JSON.stringify(cdm))).toEqual({
       valid: false,
       problems: ['snapshot.entity: entity is required when format is cdm-folder'],
@@ -77,7 +89,11 @@ describe('checkSegmentRefreshed', () => {
     const check = checkSegmentRefreshed(JSON.stringify(valid), { fresh: true, now: () => now });
     if (!check.valid) throw new Error(check.problems.join('; '));
     expect(check.event.eventId).not.toBe('evt-1');
-    expect(JSON.parse(check.value)).toMatchObject({ eventId: check.event.eventId, occurredAt: now.toISOString(), tenantId: 'contoso' });
+    expect(JSON.parse(check.value)).toMatchObject({
+      eventId: check.event.eventId,
+      occurredAt: now.toISOString(),
+      tenantId: 'contoso',
+    });
   });
 });
 
@@ -89,10 +105,15 @@ describe('export-cli events', () => {
   });
 
   it('validate: one line per field at fault on stderr, exit 1', async () => {
-    const h = harness({ 'e.json': JSON.stringify({ ...valid, eventId: '', segment: { ...valid.segment, memberCount: 'many' } }) });
+    const h = harness({
+      'e.json': JSON.stringify({ ...valid, eventId: '', segment: { ...valid.segment, memberCount: 'many' } }),
+    });
     expect(await h.run('events', 'validate', 'e.json')).toBe(1);
     expect(h.err).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^e\.json: eventId: /), expect.stringMatching(/^e\.json: segment\.memberCount: /)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^e\.json: eventId: /),
+        expect.stringMatching(/^e\.json: segment\.memberCount: /),
+      ]),
     );
     expect(h.err.at(-1)).toMatch(/not a valid customer-insights\.segment-refreshed\.v1 event \(2 problem/);
   });
@@ -108,7 +129,12 @@ describe('export-cli events', () => {
     const h = harness({ 'e.json': text });
     expect(await h.run('events', 'publish', 'e.json', '--brokers', 'b1:9092, b2:9092')).toBe(0);
     expect(h.sent).toEqual([
-      { brokers: ['b1:9092', 'b2:9092'], topic: 'customer-insights.segment-refreshed.v1', key: 'contoso:seg-vip', value: text },
+      {
+        brokers: ['b1:9092', 'b2:9092'],
+        topic: 'customer-insights.segment-refreshed.v1',
+        key: 'contoso:seg-vip',
+        value: text,
+      },
     ]);
     expect(h.closed()).toBe(1);
     expect(h.out.join('\n')).toContain('partition 2 offset 41 (key contoso:seg-vip)');

@@ -6,7 +6,10 @@ import { z } from 'zod';
 
 /** Publishes one message and says where it landed. */
 export interface EventPublisher {
-  publish(topic: string, message: { key: string; value: string }): Promise<{ partition: number; offset: string }>;
+  publish(
+    topic: string,
+    message: { key: string; value: string },
+  ): Promise<{ partition: number; offset: string }>;
   close(): Promise<void>;
 }
 

@@ -13,7 +13,10 @@ export type EventCheck =
  * or, with `fresh`, the event with a new `eventId` and `occurredAt` = now (to send one file again, since a
  * repeated eventId is taken as the same event).
  */
-export function checkSegmentRefreshed(text: string, { fresh = false, now = () => new Date() } = {}): EventCheck {
+export function checkSegmentRefreshed(
+  text: string,
+  { fresh = false, now = () => new Date() } = {},
+): EventCheck {
   let json: unknown;
   try {
     json = JSON.parse(text);
