@@ -1,3 +1,4 @@
+import type { ConsoleSignIn } from '@export/contracts';
 import { AppError } from '@export/errors';
 import { Body, Controller, Get, HttpCode, Inject, Post } from '@nestjs/common';
 import { ApiBody, ApiTags } from '@nestjs/swagger';
@@ -22,21 +23,6 @@ export type ConsoleSettings = Pick<
   | 'CONSOLE_OIDC_CLIENT_ID'
   | 'CONSOLE_OIDC_SCOPE'
 >;
-
-/** What the console needs to know before anyone signs in: how to sign in. */
-export type ConsoleSignIn =
-  | { signIn: 'development' }
-  | {
-      signIn: 'oidc';
-      issuer: string;
-      clientId: string;
-      scope: string;
-      audience?: string;
-      /** Where the console reads tenant and role for display (the API reads them itself). */
-      tenantClaim: string;
-      roleClaim: string;
-    }
-  | { signIn: 'unavailable'; reason: string };
 
 export const DevTokenBody = z.object({
   tenant: UserClaims.shape.tid,

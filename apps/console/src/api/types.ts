@@ -1,3 +1,5 @@
+import type { ConsoleSignIn } from '@export/contracts';
+
 /** What the control plane answers (PRODUCT.md, REST API). Fields added by later versions are optional here. */
 export type Role = 'admin' | 'contributor' | 'operator';
 
@@ -110,15 +112,5 @@ export interface Quota {
   days?: QuotaDay[];
 }
 
-export type SignInSettings =
-  | { signIn: 'development' }
-  | {
-      signIn: 'oidc';
-      issuer: string;
-      clientId: string;
-      scope: string;
-      audience?: string;
-      tenantClaim: string;
-      roleClaim: string;
-    }
-  | { signIn: 'unavailable'; reason: string };
+/** How the console signs in (GET /v1/console/config). */
+export type SignInSettings = ConsoleSignIn;
