@@ -1,33 +1,18 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { createTestDatabase, freePort, startServiceProcess, TEST_KAFKA_BROKERS, type ServiceProcess, type TestDatabase } from '@export/testing';
+import {
+  createTestDatabase,
+  freePort,
+  startReadyChild,
+  startServiceProcess,
+  stopChild,
+  TEST_KAFKA_BROKERS,
+  type ServiceProcess,
+  type TestDatabase,
+} from '@export/testing';
 import type { Browser } from 'playwright-core';
 import { launchBrowser } from './support/browser';
-
-/** Starts the provider script and resolves with its issuer once it listens. */
-async function startProvider(settings: object): Promise<{ child: ChildProcess; issuer: string }> {
-  const child = spawn(process.execPath, [join(__dirname, 'support', 'oidc-login-provider.mjs')], {
-    env: { ...process.env, OIDC_LOGIN_PROVIDER: JSON.stringify(settings) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let errors = '';
-  child.stderr?.on('data', (chunk) => (errors += chunk));
-  const issuer = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`oidc-provider did not start:\n${errors}`)), 30000);
-    child.stdout?.on('data', (chunk) => {
-      output += chunk;
-      const line = output.split('\n').find((l) => l.includes('"ready"'));
-      if (line) {
-        clearTimeout(timer);
-        resolve((JSON.parse(line) as { issuer: string }).issuer);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`oidc-provider exited with ${code}:\n${errors}`)));
-  });
-  return { child, issuer };
-}
 
 /**
  * With an OpenID Connect issuer configured, the console signs in with the authorization code flow and PKCE
@@ -46,13 +31,16 @@ describe('web console sign-in with an OpenID Connect issuer', () => {
   beforeAll(async () => {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    provider = await startProvider({
-      clientId: 'console',
-      redirectUri: `${url}/callback`,
-      postLogoutRedirectUri: `${url}/`,
-      resource,
-      users: { ada: { tid: tenant, role: 'admin' } },
+    const started = await startReadyChild<{ ready: true; issuer: string }>(join(__dirname, 'support', 'oidc-login-provider.mjs'), {
+      OIDC_LOGIN_PROVIDER: JSON.stringify({
+        clientId: 'console',
+        redirectUri: `${url}/callback`,
+        postLogoutRedirectUri: `${url}/`,
+        resource,
+        users: { ada: { tid: tenant, role: 'admin' } },
+      }),
     });
+    provider = { child: started.child, issuer: started.ready.issuer };
     db = await createTestDatabase('console-oidc');
     controlPlane = await startServiceProcess({
       name: 'connection-management-oidc',
@@ -76,7 +64,7 @@ describe('web console sign-in with an OpenID Connect issuer', () => {
   afterAll(async () => {
     await browser?.close();
     await controlPlane?.stop();
-    provider?.child.kill('SIGTERM');
+    if (provider) await stopChild(provider.child);
     await db?.drop();
   });
 
