@@ -270,4 +270,32 @@ describe('web console', () => {
     await screenshot(page, 'exports-it');
     await page.getByLabel('Lingua').selectOption('en');
   });
+
+  it('works from the keyboard alone: skip link, sign-in form, navigation', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.reload(); // a fresh load: focus starts at the top of the page
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    const focused = () => page.evaluate('document.activeElement && (document.activeElement.getAttribute("name") || document.activeElement.textContent)');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('tenant');
+    await page.keyboard.type(tenant);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('ada');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('role');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.getByText('Signed in as ada (admin)').waitFor();
+    // Signed in where the session ended (the exports page). From the top of a fresh load, Tab through the
+    // header to the Connections link and follow it.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Exports' }).waitFor();
+    for (let i = 0; i < 10 && (await focused()) !== 'Connections'; i++) await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Connections');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Connections' }).waitFor();
+  });
 });
