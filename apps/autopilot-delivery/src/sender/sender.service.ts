@@ -11,6 +11,7 @@ import { DeliveryMetrics } from '../metrics/delivery.metrics';
 import { KeyPacer } from '../pacing/key-pacer';
 import { RunEventsPublisher } from '../runs/run-events.publisher';
 import { RunsRepository } from '../runs/runs.repository';
+import { RemovalsRepository } from '../sync/removals.repository';
 import { AutopilotCaller } from './autopilot-caller';
 import { CredentialsClient } from './credentials.client';
 import { ListsService } from './lists.service';
@@ -45,6 +46,7 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
     this.deps = {
       owner: this.owner,
       repo,
+      removals: new RemovalsRepository(pool),
       events,
       pacer,
       metrics,

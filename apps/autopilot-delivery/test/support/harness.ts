@@ -225,6 +225,8 @@ export function runSpec(overrides: Partial<RunSpec> & { tenantId: string; connec
 export interface ContactRow {
   email: string;
   segmentId?: string;
+  /** Default: `F<seq>`. */
+  firstName?: string;
 }
 
 /** Publishes a run as mapping would: batches of `batchSize` (seq = position), then `end`. */
@@ -246,7 +248,7 @@ export async function publishRun(
         seq: start + i,
         email: r.email.trim().toLowerCase(),
         segmentId: r.segmentId ?? run.segments[0].segmentId,
-        contact: { Email: r.email, FirstName: `F${start + i}` },
+        contact: { Email: r.email, FirstName: r.firstName ?? `F${start + i}` },
       })),
     });
     if (start + batchSize >= rows.length) break;
