@@ -1,7 +1,8 @@
 /**
  * The main job: brings up the whole stack (simulator + four services as separate processes on the local
  * Kafka broker, PostgreSQL and Redis), generates a segment, publishes its segment-refreshed event, and
- * follows the export run with a progress bar to its final summary.
+ * follows the export run with a progress bar (its phase) to its final summary; then previews the next run
+ * (dry run) and runs it again: nothing changed, so nothing is sent.
  *
  *   npm run demo -- --profiles 20000 --rps 5 [--keep]
  */
@@ -112,11 +113,20 @@ async function main(): Promise<void> {
     await publish(event());
 
     const bar = new SingleBar(
-      { format: ' {status} |{bar}| {value}/{total} contacts | {rate}/s | {duration_formatted}', hideCursor: true },
+      { format: ' {phase} |{bar}| {value}/{total} contacts | {rate}/s | {duration_formatted}', hideCursor: true },
       Presets.shades_classic,
     );
-    bar.start(options.profiles, 0, { status: 'queued   ', rate: 0 });
-    type Run = { id: string; status: string; reason?: string; counts: Record<string, number> };
+    bar.start(options.profiles, 0, { phase: 'queued    ', rate: 0 });
+    type Run = {
+      id: string;
+      status: string;
+      reason?: string;
+      message?: string;
+      dryRun?: boolean;
+      phase?: string;
+      counts: Record<string, number>;
+    };
+    const terminal = (r: Run) => ['succeeded', 'failed', 'skipped', 'canceled'].includes(r.status);
     let run: Run | undefined;
     for (;;) {
       const runs = await api<Run[] | { items: Run[] }>('GET', `/v1/exports/${exp.id}/runs`);
@@ -125,16 +135,24 @@ async function main(): Promise<void> {
       if (run) {
         const seconds = (Date.now() - startedAt) / 1000;
         bar.setTotal(Math.max(run.counts['eligible'] || options.profiles, 1));
-        bar.update(run.counts['delivered'] ?? 0, { status: run.status.padEnd(9), rate: Math.round((run.counts['delivered'] ?? 0) / seconds) });
-        if (['succeeded', 'failed', 'skipped', 'canceled'].includes(run.status)) break;
+        bar.update(run.counts['delivered'] ?? 0, {
+          phase: (run.phase ?? run.status).padEnd(10),
+          rate: Math.round((run.counts['delivered'] ?? 0) / seconds),
+        });
+        if (terminal(run)) break;
       }
       await new Promise((r) => setTimeout(r, 500));
     }
     bar.stop();
     const seconds = (Date.now() - startedAt) / 1000;
-    const stats = (await (await fetch(`${stack.simulatorUrl}/__sim/stats`)).json()) as Record<string, unknown>;
+    const simStats = async () => (await (await fetch(`${stack.simulatorUrl}/__sim/stats`)).json()) as Record<string, unknown>;
+    const stats = await simStats();
+    const diff = (r: Run) =>
+      `added ${r.counts['added'] ?? 0}, updated ${r.counts['updated'] ?? 0}, unchanged ${r.counts['unchanged'] ?? 0}, ` +
+      `removed ${r.counts['removed'] ?? 0} (delivered ${r.counts['delivered'] ?? 0} of ${r.counts['eligible'] ?? 0} eligible)`;
     say('');
     say(`Run ${run.id}: ${run.status}${run.reason ? ` (${run.reason})` : ''} in ${seconds.toFixed(1)} s`);
+    say(`  ${diff(run)}`);
     say(`  counts: ${JSON.stringify(run.counts)}`);
     const requests = stats['requests'] as { total: number };
     const keys = Object.values(stats['keys'] as Record<string, { maxAdmittedInWindow: number }>);
@@ -142,6 +160,23 @@ async function main(): Promise<void> {
       `  Autopilot simulator: ${requests.total} requests, ${String(stats['rateLimited'])} answered 429, ` +
         `busiest second ${Math.max(0, ...keys.map((k) => k.maxAdmittedInWindow))} requests (limit ${options.rps || 'none'})`,
     );
+
+    // Incremental sync: preview the next run, then run it; nothing changed, so nothing is sent.
+    const follow = async (runId: string): Promise<Run> => {
+      for (;;) {
+        const current = await api<Run>('GET', `/v1/runs/${runId}`);
+        if (terminal(current)) return current;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    };
+    if (run.status === 'succeeded') {
+      const dry = await follow((await api<{ runId: string }>('POST', `/v1/exports/${exp.id}/runs`, { dryRun: true })).runId);
+      say(`Dry run ${dry.id} (${dry.status}, nothing sent or changed) predicts: ${diff(dry)}`);
+      const before = (await simStats())['requests'] as { total: number };
+      const again = await follow((await api<{ runId: string }>('POST', `/v1/exports/${exp.id}/runs`)).runId);
+      const after = (await simStats())['requests'] as { total: number };
+      say(`Second run ${again.id}: ${again.status}: ${diff(again)}; ${after.total - before.total} Autopilot requests`);
+    }
     if (options.keep) {
       say('Stack left running; Ctrl-C stops it.');
       await new Promise(() => undefined);
