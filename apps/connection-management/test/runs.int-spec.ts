@@ -291,7 +291,11 @@ describe('runs over Kafka (real broker and PostgreSQL)', () => {
       ...base(id),
       counts: { ...diff, added: 0, updated: 0, unchanged: 4, removed: 0 },
     });
-    await expectEventually(async () => (await view()).phase === 'sending', { message: 'sending' });
+    const sending = await expectEventually(async () => {
+      const v = await view();
+      return v.phase === 'sending' && v;
+    });
+    expect(sending.progress).toEqual({ done: 0, total: 3 });
     await runEvent({
       type: 'delivery-progress',
       ...base(id),

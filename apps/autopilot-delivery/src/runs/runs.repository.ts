@@ -158,6 +158,10 @@ export class RunsRepository {
       );
       const unique = rows[0].unique;
       const limit = Math.min(spec.profileLimit, MAX_PROFILES_PER_RUN);
+      // The diff joins a run's contacts (up to 100,000 and more) with the export's state. Statistics of these
+      // tables are often stale (a run's rows arrive within seconds; autovacuum may be off), and a planner that
+      // believes them tiny picks a nested loop: 100,000 x 100,000 comparisons. Hash and merge joins only.
+      await tx.query('SET LOCAL enable_nestloop = off');
       const certainSkip = spec.limitPolicy === 'skip' && unique > limit;
       if (!certainSkip && !spec.dryRun) await seedDestination(tx, spec, lists);
       const diff = certainSkip ? undefined : await classifyContacts(tx, spec, lists, limit);

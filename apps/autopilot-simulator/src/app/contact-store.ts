@@ -23,17 +23,7 @@ import type {
   StoreAnomalies,
 } from './store-types';
 
-export type {
-  StoredContact,
-  CustomFieldDefinition,
-  ResubscribeViolation,
-  DuplicateListTitle,
-  UpsertContext,
-  BulkUpsertOptions,
-  BulkUpsertResult,
-  ListPage,
-  StoreAnomalies,
-} from './store-types';
+export type * from './store-types';
 
 class AccountData {
   readonly contactsById = new Map<string, StoredContact>();

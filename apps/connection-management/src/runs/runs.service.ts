@@ -263,8 +263,9 @@ export class RunsService {
         return undefined;
       case 'delivery-started': {
         await this.runs.setCounts(tenant, id, event.counts, tx);
-        const { added, updated, delivered } = event.counts;
-        const total = added !== undefined && updated !== undefined ? added + updated : event.counts.eligible;
+        // To send: the eligible contacts that changed (a producer before incremental sync sends all of them).
+        const { eligible, unchanged, delivered } = event.counts;
+        const total = eligible - (unchanged ?? 0);
         await this.runs.setPhase(tenant, id, 'sending', { done: delivered, total }, tx);
         return undefined;
       }
