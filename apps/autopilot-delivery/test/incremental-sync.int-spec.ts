@@ -267,6 +267,21 @@ describe('autopilot-delivery incremental sync', () => {
       expect(rows[0].n).toBe(150);
     }, 90_000);
 
+    it('a contact that failed is sent again by the next run (never recorded as sent)', async () => {
+      const t = await tenant();
+      const first = runSpec({ tenantId: t.tenantId, connectionId: t.connectionId, syncMode: 'mirror' });
+      await axios.put(`${sim.url}/__sim/faults`, { badEmailPattern: '^bad' });
+      try {
+        const rows = [...people('ok', 20), { email: 'bad@example.com', firstName: 'Same' }];
+        expect((await deliver(first, rows)).counts).toMatchObject({ added: 20, failed: 1, delivered: 20 });
+      } finally {
+        await axios.put(`${sim.url}/__sim/faults`, {});
+      }
+      const next = await deliver(again(first), [...people('ok', 20), { email: 'bad@example.com', firstName: 'Same' }]);
+      expect(next.counts).toMatchObject({ added: 1, unchanged: 20, failed: 0, delivered: 1 });
+      expect((await t.contacts()).map((c) => c.email)).toContain('bad@example.com');
+    }, 90_000);
+
     it('seeds the destination state from what the export last delivered before incremental sync', async () => {
       const t = await tenant();
       const first = runSpec({ tenantId: t.tenantId, connectionId: t.connectionId, syncMode: 'mirror' });
