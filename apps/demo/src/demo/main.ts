@@ -1,7 +1,8 @@
 /**
  * `npm run demo`, the main job: `npm start`'s path (the four services, supervised, from dist/apps) plus the
  * Autopilot simulator, and an export driven as a user would, through export-cli: a generated segment's
- * segment-refreshed event (events publish), a connection, an export, the run it starts, watched to its summary.
+ * segment-refreshed event (events publish), a connection, an export, the run it starts, watched to its summary;
+ * then a dry run previews the next run and the next run sends nothing (nothing changed).
  *
  *   npm run demo -- --profiles 20000 --rps 5 [--keep] [--base-port 3000]
  */
@@ -244,6 +245,24 @@ async function main(): Promise<number> {
       `  Autopilot simulator: ${stats.requests.total} requests, ${stats.rateLimited} answered 429, busiest second ` +
         `${Math.max(0, ...Object.values(stats.keys).map((k) => k.maxAdmittedInWindow))} (limit ${options.rps || 'none'})`,
     );
+    if (watched === 0) {
+      // Incremental sync: preview the next run (a dry run changes nothing), then run it: nothing changed, so
+      // nothing is sent.
+      const requests = async () =>
+        (
+          (await (await fetch(`http://127.0.0.1:${ports.simulator}/__sim/stats`)).json()) as {
+            requests: { total: number };
+          }
+        ).requests.total;
+      step(`export-cli exports run ${exp.id} --dry-run --watch (preview of the next run)`);
+      await user.show(['exports', 'run', exp.id, '--dry-run', '--watch', '--interval', '500']);
+      const before = await requests();
+      step(`export-cli exports run ${exp.id} --watch (nothing changed: nothing is sent)`);
+      const again = await user.show(['exports', 'run', exp.id, '--watch', '--interval', '500']);
+      say(
+        `  second run: ${again === 0 ? 'succeeded' : 'did not succeed'}, ${(await requests()) - before} Autopilot requests`,
+      );
+    }
     if (options.keep) {
       say(
         `\nLeft running (API http://127.0.0.1:${ports.api}, token: export-cli token --tenant ${tenantId} --role admin); Ctrl-C stops it.`,
