@@ -43,6 +43,7 @@ export class AppModule {
           marginMs: config.AUTOPILOT_PACING_MARGIN_MS,
         }),
       ],
+      controllers: [StagingConsumer, RunControlConsumer],
       providers: [
         { provide: DELIVERY_CONFIG, useValue: config },
         { provide: DELIVERY_LOGGER, useValue: logger },
@@ -65,8 +66,6 @@ export class AppModule {
         StagingRepository,
         RunsRepository,
         RunEventsPublisher,
-        StagingConsumer,
-        RunControlConsumer,
         SenderService,
         LedgerRetentionRepository,
         LedgerRetentionService,

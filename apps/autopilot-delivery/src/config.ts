@@ -1,6 +1,5 @@
-import { join } from 'node:path';
 import { checkKafkaEnv, commonEnv, databaseEnv, kafkaEnv, secretEnv } from '@export/config';
-import { MigrateCommandConfig, migrationEnv } from '@export/database';
+import { migrationEnv } from '@export/database';
 import { z } from 'zod';
 
 const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
@@ -58,13 +57,7 @@ export const DeliveryConfig = z.object({
   RETENTION_SWEEP_MS: z.coerce.number().int().min(100).default(5_000),
   /** Rows deleted per statement by the release and the purge. */
   RETENTION_PURGE_BATCH: z.coerce.number().int().min(1).max(100_000).default(5_000),
-  MIGRATIONS_DIR: z.string().default(join(__dirname, 'migrations')),
 }).superRefine(checkKafkaEnv);
 export type DeliveryConfig = z.infer<typeof DeliveryConfig>;
-
-/** What `node main.js migrate` reads: the database, the lock's timeout and where the migrations are. */
-export const DeliveryMigrateConfig = MigrateCommandConfig.extend({
-  MIGRATIONS_DIR: DeliveryConfig.shape.MIGRATIONS_DIR,
-});
 
 export const SECRET_NAMES = ['INTERNAL_AUTH_SECRET'];

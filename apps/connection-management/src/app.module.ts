@@ -71,6 +71,8 @@ export class AppModule {
         RunsController,
         SegmentsController,
         QuotasController,
+        SegmentRefreshedConsumer,
+        RunEventsConsumer,
       ],
       providers: [
         { provide: APP_CONFIG, useValue: config },
@@ -97,8 +99,6 @@ export class AppModule {
         RunsService,
         RunHistoryService,
         QuotasService,
-        SegmentRefreshedConsumer,
-        RunEventsConsumer,
         RetentionRepository,
         RetentionService,
       ],

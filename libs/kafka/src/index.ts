@@ -5,3 +5,6 @@ export * from './kafka.module';
 export * from './kafka.metrics';
 export * from './trace-context';
 export * from './run-cancellations';
+export * from './transport/kafka-context';
+export * from './transport/kafka-controller';
+export * from './transport/kafka-transport';
