@@ -1,4 +1,5 @@
 import { databaseTimeouts, kafkaConsumerTimings, kafkaSecurity } from '@export/config';
+import { DatabaseModule } from '@export/database';
 import { KafkaModule } from '@export/kafka';
 import { LoggingModule } from '@export/logging';
 import { ObservabilityModule } from '@export/observability';
@@ -8,7 +9,6 @@ import { DELIVERY_CONFIG, DELIVERY_LOGGER } from './app.tokens';
 import { DeliveryConfig } from './config';
 import { RunControlConsumer } from './control/run-control.consumer';
 import { ControlPlaneClient } from './control-plane/control-plane.client';
-import { DatabaseModule } from './database/database.module';
 import { DeliveryMetrics } from './metrics/delivery.metrics';
 import { PacingModule } from './pacing/pacing.module';
 import { LedgerRetentionRepository } from './retention/ledger-retention.repository';
@@ -36,7 +36,8 @@ export class AppModule {
           ...kafkaSecurity(config),
           maxMessageBytes: config.KAFKA_MAX_MESSAGE_BYTES,
         }),
-        DatabaseModule.forRoot(config.DATABASE_URL, databaseTimeouts(config)),
+        // Queries name the `delivery` schema themselves; the pool keeps the default search path.
+        DatabaseModule.forRoot({ databaseUrl: config.DATABASE_URL, max: 20, timeouts: databaseTimeouts(config) }),
         PacingModule.forRoot({
           redisUrl: config.REDIS_URL,
           rps: config.AUTOPILOT_RATE_LIMIT_RPS,
