@@ -4,7 +4,8 @@ import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { EventPublisher } from './event-publisher';
 import { createKafka, describeKafkaSecurity, type KafkaSecurityOptions } from './kafka-client';
-import { TopicConsumer, type ConsumerTimings, type TopicConsumerOptions } from './topic-consumer';
+import type { ConsumerTimings } from './consumer-timings';
+import { TopicConsumer, type TopicConsumerOptions } from './topic-consumer';
 
 export const KAFKA = Symbol('KAFKA');
 export const KAFKA_LOGGER = Symbol('KAFKA_LOGGER');
