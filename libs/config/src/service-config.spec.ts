@@ -3,15 +3,10 @@ import { loadConfig } from './load-config';
 import { serviceConfig } from './service-config';
 import { DEV_SNAPSHOT_ROOT, snapshotEnv } from './snapshot-env';
 
-const Plain = serviceConfig({
-  service: 'svc',
-  port: 3009,
-  env: { LIMIT: z.coerce.number().int().default(5) },
-  check: (config, problem) => {
-    if (config.LIMIT > config.PORT) problem('LIMIT', 'must be at most PORT');
-  },
+const Plain = serviceConfig('svc', 3009, { LIMIT: z.coerce.number().int().default(5) }, (config, problem) => {
+  if (config.LIMIT > config.PORT) problem('LIMIT', 'must be at most PORT');
 });
-const WithSnapshots = serviceConfig({ service: 'svc', port: 3009, env: { ...snapshotEnv } });
+const WithSnapshots = serviceConfig('svc', 3009, { ...snapshotEnv });
 
 describe('serviceConfig', () => {
   it('gives every service the shared variables, its PORT and its name as the default group', () => {

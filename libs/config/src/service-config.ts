@@ -19,33 +19,28 @@ type Parsed<S extends z.ZodRawShape> = z.infer<z.ZodObject<BaseEnv & S>>;
 /** With snapshotEnv among its variables, a configuration's SNAPSHOT_ROOT is always set (see resolveSnapshotRoot). */
 type Resolved<T> = 'SNAPSHOT_ROOT' extends keyof T ? Omit<T, 'SNAPSHOT_ROOT'> & { SNAPSHOT_ROOT: string } : T;
 
-export interface ServiceConfigOptions<S extends z.ZodRawShape> {
-  /** The service's name: the default KAFKA_GROUP_ID. */
-  service: string;
-  /** The default PORT. */
-  port: number;
-  /** The service's own variables (with the shared pieces it needs: databaseEnv, snapshotEnv, ...). */
-  env: S;
-  /** Rules across variables; each problem names the variable to fix. */
-  check?(config: Parsed<S>, problem: (variable: keyof Parsed<S> & string, message: string) => void): void;
-}
+/** Rules across variables; each problem names the variable to fix. */
+export type ConfigCheck<S extends z.ZodRawShape> = (
+  config: Parsed<S>,
+  problem: (variable: keyof Parsed<S> & string, message: string) => void,
+) => void;
 
 /**
- * The environment schema of a service: the variables every service has (commonEnv, kafkaEnv, PORT,
- * KAFKA_GROUP_ID), its own, the checks across them (the service's, then the Kafka security rules) and, with
+ * The environment schema of a service: the variables every service has (commonEnv, kafkaEnv, PORT with
+ * `port` as default, KAFKA_GROUP_ID with `service`), its own (`env`, with the shared pieces it needs:
+ * databaseEnv, snapshotEnv, ...), the checks across them (`check`, then the Kafka security rules) and, with
  * snapshotEnv, SNAPSHOT_ROOT resolved (required in production).
  */
-export function serviceConfig<S extends z.ZodRawShape>(options: ServiceConfigOptions<S>) {
-  const withSnapshotRoot = 'SNAPSHOT_ROOT' in options.env;
+export function serviceConfig<S extends z.ZodRawShape>(service: string, port: number, env: S, check?: ConfigCheck<S>) {
+  const withSnapshotRoot = 'SNAPSHOT_ROOT' in env;
   return z
-    .object({ ...baseEnv(options.service, options.port), ...options.env })
+    .object({ ...baseEnv(service, port), ...env })
     .superRefine((config, ctx) => {
-      const env = config as Parsed<S>;
-      options.check?.(env, (variable, message) => ctx.addIssue({ code: 'custom', path: [variable], message }));
+      check?.(config as Parsed<S>, (variable, message) => ctx.addIssue({ code: 'custom', path: [variable], message }));
       checkKafkaEnv(config as unknown as KafkaEnv, ctx);
     })
     .transform((config, ctx) => {
-      const env = config as Parsed<S> & { NODE_ENV: string; SNAPSHOT_ROOT?: string };
-      return (withSnapshotRoot ? resolveSnapshotRoot(env, ctx) : env) as Resolved<Parsed<S>>;
+      const parsed = config as Parsed<S> & { NODE_ENV: string; SNAPSHOT_ROOT?: string };
+      return (withSnapshotRoot ? resolveSnapshotRoot(parsed, ctx) : parsed) as Resolved<Parsed<S>>;
     });
 }
