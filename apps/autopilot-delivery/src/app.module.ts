@@ -26,7 +26,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        LoggingModule.forRoot({ service: 'autopilot-delivery', level: config.LOG_LEVEL }),
+        LoggingModule.forRoot({ logger }),
         ObservabilityModule.forRoot({ service: 'autopilot-delivery' }),
         KafkaModule.forRoot({
           service: 'autopilot-delivery',

@@ -51,7 +51,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        LoggingModule.forRoot({ service: 'connection-management', level: config.LOG_LEVEL }),
+        LoggingModule.forRoot({ logger }),
         ObservabilityModule.forRoot({ service: 'connection-management' }),
         KafkaModule.forRoot({
           service: 'connection-management',
