@@ -1,4 +1,5 @@
 import { databaseTimeouts, kafkaConsumerTimings, kafkaSecurity } from '@export/config';
+import { DatabaseModule } from '@export/database';
 import { KafkaModule } from '@export/kafka';
 import { LoggingModule } from '@export/logging';
 import { ObservabilityModule } from '@export/observability';
@@ -8,7 +9,6 @@ import { DELIVERY_CONFIG, DELIVERY_LOGGER } from './app.tokens';
 import { DeliveryConfig } from './config';
 import { RunControlConsumer } from './control/run-control.consumer';
 import { ControlPlaneClient } from './control-plane/control-plane.client';
-import { DatabaseModule } from './database/database.module';
 import { DeliveryMetrics } from './metrics/delivery.metrics';
 import { PacingModule } from './pacing/pacing.module';
 import { LedgerRetentionRepository } from './retention/ledger-retention.repository';
@@ -26,7 +26,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        LoggingModule.forRoot({ service: 'autopilot-delivery', level: config.LOG_LEVEL }),
+        LoggingModule.forRoot({ logger }),
         ObservabilityModule.forRoot({ service: 'autopilot-delivery' }),
         KafkaModule.forRoot({
           service: 'autopilot-delivery',
@@ -36,13 +36,15 @@ export class AppModule {
           ...kafkaSecurity(config),
           maxMessageBytes: config.KAFKA_MAX_MESSAGE_BYTES,
         }),
-        DatabaseModule.forRoot(config.DATABASE_URL, databaseTimeouts(config)),
+        // Queries name the `delivery` schema themselves; the pool keeps the default search path.
+        DatabaseModule.forRoot({ databaseUrl: config.DATABASE_URL, max: 20, timeouts: databaseTimeouts(config) }),
         PacingModule.forRoot({
           redisUrl: config.REDIS_URL,
           rps: config.AUTOPILOT_RATE_LIMIT_RPS,
           marginMs: config.AUTOPILOT_PACING_MARGIN_MS,
         }),
       ],
+      controllers: [StagingConsumer, RunControlConsumer],
       providers: [
         { provide: DELIVERY_CONFIG, useValue: config },
         { provide: DELIVERY_LOGGER, useValue: logger },
@@ -65,8 +67,6 @@ export class AppModule {
         StagingRepository,
         RunsRepository,
         RunEventsPublisher,
-        StagingConsumer,
-        RunControlConsumer,
         SenderService,
         LedgerRetentionRepository,
         LedgerRetentionService,

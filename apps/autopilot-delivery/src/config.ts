@@ -1,17 +1,11 @@
-import { join } from 'node:path';
-import { checkKafkaEnv, commonEnv, databaseEnv, kafkaEnv, secretEnv } from '@export/config';
-import { MigrateCommandConfig, migrationEnv } from '@export/database';
+import { databaseEnv, secretEnv, serviceConfig } from '@export/config';
+import { migrationEnv } from '@export/database';
 import { z } from 'zod';
 
 const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 
-export const DeliveryConfig = z.object({
-  ...commonEnv,
-  ...kafkaEnv,
+export const DeliveryConfig = serviceConfig('autopilot-delivery', 3003, {
   ...databaseEnv,
-  /** Health, readiness and metrics. */
-  PORT: z.coerce.number().int().min(1).max(65535).default(3003),
-  KAFKA_GROUP_ID: z.string().min(1).default('autopilot-delivery'),
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   /** The control plane's internal listener (run confirmation, credentials). */
   CONTROL_PLANE_URL: z.url().default('http://127.0.0.1:3100'),
@@ -58,13 +52,7 @@ export const DeliveryConfig = z.object({
   RETENTION_SWEEP_MS: z.coerce.number().int().min(100).default(5_000),
   /** Rows deleted per statement by the release and the purge. */
   RETENTION_PURGE_BATCH: z.coerce.number().int().min(1).max(100_000).default(5_000),
-  MIGRATIONS_DIR: z.string().default(join(__dirname, 'migrations')),
-}).superRefine(checkKafkaEnv);
-export type DeliveryConfig = z.infer<typeof DeliveryConfig>;
-
-/** What `node main.js migrate` reads: the database, the lock's timeout and where the migrations are. */
-export const DeliveryMigrateConfig = MigrateCommandConfig.extend({
-  MIGRATIONS_DIR: DeliveryConfig.shape.MIGRATIONS_DIR,
 });
+export type DeliveryConfig = z.infer<typeof DeliveryConfig>;
 
 export const SECRET_NAMES = ['INTERNAL_AUTH_SECRET'];

@@ -1,4 +1,5 @@
 import { databaseTimeouts, kafkaConsumerTimings, kafkaSecurity } from '@export/config';
+import { DatabaseModule } from '@export/database';
 import { KafkaModule } from '@export/kafka';
 import { LoggingModule } from '@export/logging';
 import { ObservabilityModule } from '@export/observability';
@@ -17,7 +18,7 @@ import { ConnectionsRepository } from './connections/connections.repository';
 import { ConnectionsService } from './connections/connections.service';
 import { InternalCredentialsController } from './connections/internal-credentials.controller';
 import { CredentialsCipher } from './credentials/credentials-cipher';
-import { DatabaseModule } from './database/database.module';
+import { SCHEMA } from './database/database';
 import { InternalListener } from './http/internal-listener';
 import { ExportsController } from './exports/exports.controller';
 import { ExportsRepository } from './exports/exports.repository';
@@ -51,7 +52,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        LoggingModule.forRoot({ service: 'connection-management', level: config.LOG_LEVEL }),
+        LoggingModule.forRoot({ logger }),
         ObservabilityModule.forRoot({ service: 'connection-management' }),
         KafkaModule.forRoot({
           service: 'connection-management',
@@ -61,7 +62,8 @@ export class AppModule {
           ...kafkaSecurity(config),
           maxMessageBytes: config.KAFKA_MAX_MESSAGE_BYTES,
         }),
-        DatabaseModule.forRoot(config.DATABASE_URL, databaseTimeouts(config)),
+        // Every session resolves unqualified table names in the service's own schema.
+        DatabaseModule.forRoot({ databaseUrl: config.DATABASE_URL, schema: SCHEMA, max: 10, timeouts: databaseTimeouts(config) }),
         JwtModule.register({ secret: config.AUTH_JWT_SECRET, verifyOptions: { algorithms: ['HS256'] } }),
         ConsoleModule.register(config),
       ],
@@ -73,6 +75,8 @@ export class AppModule {
         RunsController,
         SegmentsController,
         QuotasController,
+        SegmentRefreshedConsumer,
+        RunEventsConsumer,
       ],
       providers: [
         { provide: APP_CONFIG, useValue: config },
@@ -99,8 +103,6 @@ export class AppModule {
         RunsService,
         RunHistoryService,
         QuotasService,
-        SegmentRefreshedConsumer,
-        RunEventsConsumer,
         RetentionRepository,
         RetentionService,
       ],

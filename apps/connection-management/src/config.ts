@@ -1,4 +1,4 @@
-import { checkKafkaEnv, commonEnv, databaseEnv, kafkaEnv, resolveSnapshotRoot, secretEnv, snapshotEnv } from '@export/config';
+import { databaseEnv, secretEnv, serviceConfig, snapshotEnv } from '@export/config';
 import { migrationEnv } from '@export/database';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -16,9 +16,7 @@ const flag = z
   .default('false')
   .transform((v) => v === 'true' || v === '1');
 
-const ControlPlaneEnv = z.object({
-  ...commonEnv,
-  ...kafkaEnv,
+export const ControlPlaneConfig = serviceConfig('connection-management', 3000, {
   ...databaseEnv,
   /** MIGRATE_ON_START (default true) and MIGRATION_LOCK_TIMEOUT_MS: see `node main.js migrate`. */
   ...migrationEnv,
@@ -26,7 +24,6 @@ const ControlPlaneEnv = z.object({
   ...snapshotEnv,
   /** An event whose occurredAt is further in the future than this is dead-lettered (EVENT_FROM_THE_FUTURE). */
   EVENT_MAX_FUTURE_SKEW_MS: z.coerce.number().int().min(0).max(24 * 60 * 60 * 1000).default(5 * 60 * 1000),
-  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   /** Second listener, for service-to-service calls (/internal/*) and, when so configured, /metrics and /docs. */
   INTERNAL_PORT: z.coerce.number().int().min(1).max(65535).default(3100),
   /** Loopback by default: exposing the internal listener is a deliberate act (compose and Kubernetes set 0.0.0.0). */
@@ -37,8 +34,6 @@ const ControlPlaneEnv = z.object({
   METRICS_ON_INTERNAL: flag,
   /** Serve /docs and /docs-json only on the internal listener (the public port answers 404). */
   DOCS_ON_INTERNAL: flag,
-  /** Group of the segment-refreshed consumer; the run-events consumer uses `<group>.run-events`. */
-  KAFKA_GROUP_ID: z.string().min(1).default('connection-management'),
   AUTOPILOT_BASE_URL: z.url().default('https://api2.autopilothq.com/v1'),
   /** How long the key check against Autopilot's /account may take before the API answers 502. */
   AUTOPILOT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(10000),
@@ -81,11 +76,9 @@ const ControlPlaneEnv = z.object({
   CONSOLE_OIDC_CLIENT_ID: z.string().min(1).max(500).optional(),
   /** Scopes the console asks the issuer for. */
   CONSOLE_OIDC_SCOPE: z.string().min(1).max(1000).default('openid profile'),
-});
-
+},
 /** Settings that only make sense together; each problem names the variable to fix. */
-export const ControlPlaneConfig = ControlPlaneEnv.superRefine((env, ctx) => {
-  const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+(env, problem) => {
   if (env.AUTH_JWKS_URL && !env.AUTH_ISSUER) problem('AUTH_ISSUER', 'is required when AUTH_JWKS_URL is set');
   if (env.AUTH_ISSUER && !env.AUTH_AUDIENCE) problem('AUTH_AUDIENCE', 'is required when AUTH_ISSUER is set');
   if (env.INTERNAL_AUTH_SECRET === env.AUTH_JWT_SECRET)
@@ -98,9 +91,7 @@ export const ControlPlaneConfig = ControlPlaneEnv.superRefine((env, ctx) => {
       if (value && !value.startsWith('https://')) problem(name, 'must be an https:// URL in production');
     }
   }
-})
-  .superRefine(checkKafkaEnv)
-  .transform(resolveSnapshotRoot);
+});
 export type ControlPlaneConfig = z.infer<typeof ControlPlaneConfig>;
 
 export const CONTROL_PLANE_SECRETS = [

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { createPool } from '@export/database';
 import { createLogger } from '@export/logging';
 import { createTestDatabase, type TestDatabase } from '@export/testing';
 import type { RowRejection } from '@export/contracts';
 import type { Pool } from 'pg';
-import { createPool } from '../src/database/database';
+import { SCHEMA } from '../src/database/database';
 import { migrateDatabase } from '../src/database/migrate';
 import { asTenantId } from '../src/database/tenant';
 import { RetentionRepository } from '../src/retention/retention.repository';
@@ -25,7 +26,7 @@ describe('control plane retention', () => {
   beforeAll(async () => {
     db = await createTestDatabase('cp_retention');
     await migrateDatabase(db.url, MIGRATIONS_DIR, createLogger({ service: 'test', level: 'warn' }));
-    pool = createPool(db.url);
+    pool = createPool(db.url, { max: 10, schema: SCHEMA });
     runs = new RunsRepository(pool);
     retention = new RetentionRepository(pool);
   });

@@ -13,7 +13,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        LoggingModule.forRoot({ service: 'field-mapping', level: config.LOG_LEVEL }),
+        LoggingModule.forRoot({ logger }),
         ObservabilityModule.forRoot({ service: 'field-mapping' }),
         KafkaModule.forRoot({
           service: 'field-mapping',

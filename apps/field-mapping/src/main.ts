@@ -1,22 +1,11 @@
 import 'reflect-metadata';
-import { loadConfig } from '@export/config';
-import { createLogger } from '@export/logging';
-import { NestFactory } from '@nestjs/core';
-import { Logger as NestPinoLogger } from 'nestjs-pino';
+import { runService } from '@export/service';
 import { AppModule } from './app.module';
 import { FieldMappingConfig } from './config';
 
-async function bootstrap(): Promise<void> {
-  const config = loadConfig('field-mapping', FieldMappingConfig, process.env);
-  const logger = createLogger({ service: 'field-mapping', level: config.LOG_LEVEL });
-  const app = await NestFactory.create(AppModule.register(config, logger), { bufferLogs: true });
-  app.useLogger(app.get(NestPinoLogger));
-  app.enableShutdownHooks();
-  await app.listen(config.PORT, '0.0.0.0');
-  logger.info({ port: config.PORT }, 'field-mapping started');
-}
-
-bootstrap().catch((error) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
+runService({
+  name: 'field-mapping',
+  config: FieldMappingConfig,
+  module: (config, logger) => AppModule.register(config, logger),
+  partitionsConsumedConcurrently: (config) => config.KAFKA_PARTITIONS_CONCURRENCY,
 });

@@ -13,7 +13,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        LoggingModule.forRoot({ service: 'segment-extraction', level: config.LOG_LEVEL }),
+        LoggingModule.forRoot({ logger }),
         ObservabilityModule.forRoot({ service: 'segment-extraction' }),
         KafkaModule.forRoot({
           service: 'segment-extraction',

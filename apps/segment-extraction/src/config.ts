@@ -1,10 +1,9 @@
-import { checkKafkaEnv, commonEnv, kafkaEnv, resolveSnapshotRoot, snapshotEnv } from '@export/config';
+import { serviceConfig, snapshotEnv } from '@export/config';
 import { z } from 'zod';
 
 const bytes = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
-export const SegmentExtractionConfig = z.object({
-  ...commonEnv,
+export const SegmentExtractionConfig = serviceConfig('segment-extraction', 3001, {
   /** Every file a run reads must be a regular file inside `<SNAPSHOT_ROOT>/<tenantId>/` after symbolic links. */
   ...snapshotEnv,
   /** A partition, CSV or JSONL file larger than this fails the run (SNAPSHOT_TOO_LARGE). */
@@ -15,10 +14,6 @@ export const SegmentExtractionConfig = z.object({
   SNAPSHOT_MAX_RECORD_BYTES: bytes(1024, 64 * 1024 ** 2, 1024 ** 2),
   /** More columns (CSV header, model.json attributes) fail the run; a JSONL object with more keys is rejected. */
   SNAPSHOT_MAX_COLUMNS: bytes(1, 100_000, 1000),
-  ...kafkaEnv,
-  /** Health, readiness and metrics. */
-  PORT: z.coerce.number().int().min(1).max(65535).default(3001),
-  KAFKA_GROUP_ID: z.string().min(1).default('segment-extraction'),
   /** Runs (Kafka partitions) extracted at the same time by one instance, so a big run does not hold back a small one. */
   KAFKA_PARTITIONS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(3),
   /** A batch closes at this many rows or at EXTRACTION_BATCH_BYTES of row JSON, whichever comes first. */
@@ -31,7 +26,5 @@ export const SegmentExtractionConfig = z.object({
     .default(256 * 1024),
   /** Batches sent before the first is acknowledged: enough to hide broker latency, few enough to keep memory flat. */
   EXTRACTION_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(32).default(4),
-})
-  .superRefine(checkKafkaEnv)
-  .transform(resolveSnapshotRoot);
+});
 export type SegmentExtractionConfig = z.infer<typeof SegmentExtractionConfig>;

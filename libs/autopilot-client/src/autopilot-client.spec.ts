@@ -129,6 +129,23 @@ describe('AutopilotClient', () => {
     });
   });
 
+  it("never repeats the key, even where Autopilot's message quotes it", async () => {
+    handler = (_req, res) => json(res, 401, { message: `Provided autopilotapikey not valid: ${SECRET}` });
+    const failure = await failureOf(client().getAccount());
+    expect(failure.message).toBe('Autopilot rejected the API key (401): Provided autopilotapikey not valid: [redacted]');
+  });
+
+  it('never follows a redirect: a 3xx is an unavailable Autopilot and its target is never called', async () => {
+    handler = (req, res) => {
+      if (req.url === '/v1/account') return void res.writeHead(302, { location: '/v1/elsewhere' }).end();
+      json(res, 200, {});
+    };
+    const failure = await failureOf(client().getAccount());
+    expect(failure).toMatchObject({ failure: 'unavailable', status: 302 });
+    expect(failure.message).toBe('Autopilot GET /account answered with a redirect (HTTP 302); redirects are not followed');
+    expect(seen.map((s) => s.url)).toEqual(['/v1/account']);
+  });
+
   it('classifies 429 as rate-limited with Retry-After when present', async () => {
     handler = (_req, res) =>
       json(res, 429, { error: 'Too Many Requests', message: 'slow down' }, { 'retry-after': '2' });

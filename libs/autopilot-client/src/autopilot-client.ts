@@ -50,14 +50,17 @@ const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 });
  */
 export class AutopilotClient {
   private readonly http: AxiosInstance;
+  private readonly apiKey: string;
 
   constructor(options: AutopilotClientOptions) {
+    this.apiKey = options.apiKey;
     this.http = axios.create({
       baseURL: options.baseUrl.replace(/\/+$/, ''),
       timeout: options.timeoutMs ?? 10_000,
       headers: { autopilotapikey: options.apiKey, 'Content-Type': 'application/json' },
       // Statuses are classified here, not thrown by axios.
       validateStatus: () => true,
+      // A redirect could carry the key to a host nobody checked: never follow one (see statusError).
       maxRedirects: 0,
       httpAgent,
       httpsAgent,
@@ -150,7 +153,7 @@ export class AutopilotClient {
       }
       return parsed.data;
     }
-    throw statusError(route, response);
+    throw statusError(route, response, this.apiKey);
   }
 }
 
@@ -166,10 +169,13 @@ function clean(contact: AutopilotContactInput): AutopilotContactInput {
   return rest as AutopilotContactInput;
 }
 
-function statusError(route: string, response: AxiosResponse): AutopilotError {
+function statusError(route: string, response: AxiosResponse, apiKey: string): AutopilotError {
   const { status } = response;
   const body = ErrorBody.safeParse(response.data);
-  const said = body.success ? (body.data.message ?? body.data.error) : undefined;
+  // Never echo the key back, even where Autopilot's message quotes it.
+  const said = body.success
+    ? (body.data.message ?? body.data.error)?.split(apiKey).join('[redacted]')
+    : undefined;
   // Autopilot's words end up in stored reasons: control characters (NUL, which PostgreSQL refuses) become `?`.
   // eslint-disable-next-line no-control-regex -- replacing control characters is the point
   const detail = said ? `: ${storableText(said.replace(/[\u0000-\u001f\u007f]/g, '?'), 500)}` : '';
@@ -186,6 +192,15 @@ function statusError(route: string, response: AxiosResponse): AutopilotError {
     return new AutopilotError('bad-request', `Autopilot ${route} refused the request (400)${detail}`, {
       status,
     });
+  if (status >= 300 && status < 400) {
+    return new AutopilotError(
+      'unavailable',
+      `Autopilot ${route} answered with a redirect (HTTP ${status}); redirects are not followed`,
+      {
+        status,
+      },
+    );
+  }
   if (status >= 500 || status === 408) {
     return new AutopilotError('unavailable', `Autopilot ${route} is unavailable (${status})${detail}`, {
       status,

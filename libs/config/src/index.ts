@@ -1,3 +1,4 @@
 export * from './load-config';
 export * from './snapshot-env';
 export * from './kafka-env';
+export * from './service-config';

@@ -35,7 +35,7 @@ const caFile = z.string().transform((path, ctx) => {
 
 /**
  * How every service connects to Kafka: TLS (`KAFKA_SSL`, `KAFKA_SSL_CA`) and SASL (`KAFKA_SASL_*`). Spread
- * into an app's schema and add `.superRefine(checkKafkaEnv)`, which checks what one field alone cannot.
+ * into every service's schema by serviceConfig, with checkKafkaEnv for what one field alone cannot check.
  */
 export const kafkaEnv = {
   KAFKA_SSL: flag(),

@@ -16,7 +16,7 @@ export const DEV_SNAPSHOT_ROOT = join(workspaceRoot(), 'tmp', 'snapshots');
 /**
  * SNAPSHOT_ROOT: the folder on the shared storage that holds one folder per tenant
  * (`<SNAPSHOT_ROOT>/<tenantId>/`). An absolute path; required in production, DEV_SNAPSHOT_ROOT otherwise.
- * Spread into an app's schema, then finish the object with `.transform(resolveSnapshotRoot)`.
+ * Spread into a service's `env` (serviceConfig), which then resolves it with resolveSnapshotRoot.
  */
 export const snapshotEnv = {
   SNAPSHOT_ROOT: z

@@ -1,10 +1,11 @@
-import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { DynamicModule, Global, Inject, Injectable, Module, OnApplicationShutdown, Optional } from '@nestjs/common';
 import type { TopicName } from '@export/contracts';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { EventPublisher } from './event-publisher';
 import { createKafka, describeKafkaSecurity, type KafkaSecurityOptions } from './kafka-client';
-import { TopicConsumer, type ConsumerTimings, type TopicConsumerOptions } from './topic-consumer';
+import type { ConsumerTimings } from './consumer-timings';
+import { TopicConsumer, type TopicConsumerOptions } from './topic-consumer';
 
 export const KAFKA = Symbol('KAFKA');
 export const KAFKA_LOGGER = Symbol('KAFKA_LOGGER');
@@ -24,11 +25,12 @@ export interface KafkaModuleOptions extends KafkaSecurityOptions {
 }
 
 /**
- * Owns the consumers of a service: feature modules register theirs while the app is built; all of them
- * start once the app has bootstrapped and stop (commit, leave the group) on shutdown.
+ * Owns the consumers of a service: the Kafka transport (KafkaTransport) registers one per `@EventPattern`
+ * handler and starts them all when the microservice listens; they stop (commit, leave the group) when it
+ * closes, at the latest on shutdown.
  */
 @Injectable()
-export class KafkaConsumers implements OnApplicationBootstrap, OnApplicationShutdown {
+export class KafkaConsumers implements OnApplicationShutdown {
   private readonly consumers: TopicConsumer<TopicName>[] = [];
   private readonly dependencies = new Map<string, DependencyCheck>();
   private readonly down = new Set<string>();
@@ -68,17 +70,24 @@ export class KafkaConsumers implements OnApplicationBootstrap, OnApplicationShut
     return [...this.down];
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  /** Starts every registered consumer and the dependency watchdog. */
+  async startAll(): Promise<void> {
     for (const consumer of this.consumers) await consumer.start();
-    if (this.dependencies.size > 0) {
+    if (this.dependencies.size > 0 && !this.watchdog) {
       this.watchdog = setInterval(() => void this.checkDependencies(), WATCHDOG_INTERVAL_MS);
       this.watchdog.unref();
     }
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Stops every consumer (each commits what it resolved and leaves its group). */
+  async stopAll(): Promise<void> {
     clearInterval(this.watchdog);
+    this.watchdog = undefined;
     await Promise.allSettled(this.consumers.map((c) => c.stop()));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.stopAll();
     await this.publisher.disconnect();
   }
 
@@ -146,7 +155,7 @@ export class KafkaModule {
         { provide: EventPublisher, useValue: new EventPublisher(kafka, options.service, options.logger, { maxMessageBytes: options.maxMessageBytes }) },
         KafkaConsumers,
       ],
-      exports: [KAFKA, EventPublisher, KafkaConsumers],
+      exports: [KAFKA, KAFKA_LOGGER, EventPublisher, KafkaConsumers],
     };
   }
 }

@@ -22,6 +22,9 @@ export interface Sent {
 /** A kafkajs stand-in: records what is produced and lets the test hand batches to the consumer. */
 export function fakeKafka(batchTopic: string = topic) {
   const sent: Sent[] = [];
+  /** Group ids of the consumers created, in order. */
+  const groups: string[] = [];
+  let heartbeats = 0;
   let eachBatch: ((payload: EachBatchPayload) => Promise<void>) | undefined;
   const consumer = {
     events: { GROUP_JOIN: 'join', CRASH: 'crash', DISCONNECT: 'disconnect', STOP: 'stop' },
@@ -42,20 +45,23 @@ export function fakeKafka(batchTopic: string = topic) {
       sent.push(record);
     },
   };
-  const kafka = { consumer: () => consumer, producer: () => producer } as unknown as Kafka;
-  const deliver = async (messages: KafkaMessage[], highWatermark: string) => {
-    const resolved: string[] = [];
+  const kafka = {
+    consumer: (config: { groupId: string }) => (groups.push(config.groupId), consumer),
+    producer: () => producer,
+  } as unknown as Kafka;
+  /** Hands a batch to the consumer; `resolved` receives the offsets as they are resolved. */
+  const deliver = async (messages: KafkaMessage[], highWatermark: string, resolved: string[] = []) => {
     await eachBatch?.({
       batch: { topic: batchTopic, partition: 2, highWatermark, messages, firstOffset: () => messages[0]?.offset ?? null },
       resolveOffset: (offset: string) => resolved.push(offset),
-      heartbeat: async () => undefined,
+      heartbeat: async () => void heartbeats++,
       isRunning: () => true,
       isStale: () => false,
       commitOffsetsIfNecessary: async () => undefined,
     } as unknown as EachBatchPayload);
     return resolved;
   };
-  return { kafka, consumer, sent, deliver };
+  return { kafka, consumer, sent, deliver, groups, heartbeats: () => heartbeats };
 }
 
 export function message(offset: string, value: string, headers: Record<string, string> = {}): KafkaMessage {

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { HEADERS, TOPICS, topicByName, type RunStage, type TopicName, type TopicValue } from '@export/contracts';
-import { errorMessage, failureClass, failureCode, storableText } from '@export/errors';
-import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import { HEADERS, type RunStage, type TopicName, type TopicValue } from '@export/contracts';
+import { errorMessage, failureClass, failureCode } from '@export/errors';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { DEFAULT_CONSUMER_TIMINGS } from './consumer-timings';
 import type { Logger } from 'pino';
 import type { EventPublisher } from './event-publisher';
 import { kafkaMetrics } from './kafka.metrics';
+import { failRunOfDeadLetter } from './run-failure';
+import { decodeHeaders, parseMessage } from './message-edge';
 import { formatTraceparent, parseTraceparent, rootSpan, runInMessageScope } from './trace-context';
 
 export interface ConsumedMessage<T> {
@@ -54,40 +57,16 @@ export interface TopicConsumerOptions<N extends TopicName> {
   pacemakerIntervalMs?: number;
 }
 
-/**
- * How fast a group notices a dead member, and what that costs. A SIGKILLed instance's partitions stay
- * assigned to it until the broker has heard nothing from it for `sessionTimeoutMs`: the restarted process
- * (or a surviving instance) gets them only then, so this is the floor of the recovery time after a crash.
- * Lower means a quicker takeover but more false ones: a healthy member whose event loop stalls (GC pause,
- * starved CPU, a synchronous burst) for longer is evicted, its in-hand message redelivered (stages are
- * idempotent, so that costs time, not correctness). kafkajs heartbeats only between messages; the
- * pacemaker heartbeats during long handlers. The broker refuses session timeouts below
- * group.min.session.timeout.ms (6 s by default).
- */
-export interface ConsumerTimings {
-  sessionTimeoutMs: number;
-  heartbeatIntervalMs: number;
-  /** How long a rebalance waits for the live members to rejoin. */
-  rebalanceTimeoutMs: number;
-}
-
-export const DEFAULT_CONSUMER_TIMINGS: ConsumerTimings = {
-  sessionTimeoutMs: 10_000,
-  heartbeatIntervalMs: 1_000,
-  rebalanceTimeoutMs: 20_000,
-};
-
 class StoppedError extends Error {}
 
 const DEFAULT_MAX_ATTEMPTS = 10;
 const DEFAULT_MAX_RETRY_MS = 5 * 60_000;
-/** Code of a pipeline message whose run the control plane did not confirm: it never speaks for that run. */
-export const RUN_NOT_CONFIRMED = 'RUN_NOT_CONFIRMED';
 
 const CONTACT_TIMEOUT_MS = 15000;
 
 /**
- * A Kafka consumer run inside a service (instead of Nest's ServerKafka transport) so that we decide:
+ * The consumer of one `@EventPattern` handler (KafkaTransport creates it; Nest's ServerKafka would decide
+ * none of this), so that we decide:
  * - every message is parsed with its topic's schema; bad JSON or a wrong shape goes to the dead-letter
  *   topic with the reason, and the partition goes on;
  * - an offset is resolved only after its handler finished, so a crash redelivers unfinished work;
@@ -249,7 +228,7 @@ export class TopicConsumer<N extends TopicName> {
     const raw = message.value?.toString('utf8') ?? null;
     const log = this.logger.child({ topic, partition, offset: message.offset, correlationId, traceId: traceparent.slice(3, 35) });
 
-    const parsed = this.parse(topic, raw);
+    const parsed = parseMessage(topic, raw);
     if (!parsed.ok) {
       await this.deadLetter(topic, partition, message.offset, key, raw, parsed.code, parsed.reason, correlationId);
       return;
@@ -259,7 +238,9 @@ export class TopicConsumer<N extends TopicName> {
     const maxRetryMs = this.options.maxRetryMs ?? DEFAULT_MAX_RETRY_MS;
     const giveUp = async (code: string, reason: string) => {
       await this.deadLetter(topic, partition, message.offset, key, raw, code, reason, correlationId);
-      await this.failRun(parsed.value, code, reason, correlationId, log);
+      const stage = this.options.failRunAs;
+      const runId = stage && (await failRunOfDeadLetter(this.publisher, stage, parsed.value, code, reason, correlationId));
+      if (runId) log.warn({ runId, code }, 'run failed: one of its messages was dead-lettered');
     };
     let firstFailureAt: number | undefined;
     for (let attempt = 1, outages = 0; ; ) {
@@ -320,51 +301,6 @@ export class TopicConsumer<N extends TopicName> {
     }
   }
 
-  /** Reports the run of a dead-lettered message as failed (see `failRunAs`). */
-  private async failRun(value: unknown, code: string, reason: string, correlationId: string, log: Logger): Promise<void> {
-    const stage = this.options.failRunAs;
-    const run = (value as { run?: { runId?: unknown; tenantId?: unknown } } | null)?.run;
-    if (!stage || code === RUN_NOT_CONFIRMED || typeof run?.runId !== 'string' || typeof run.tenantId !== 'string') return;
-    await this.publisher.publish(
-      TOPICS.runEvents.name,
-      [
-        {
-          key: run.runId,
-          value: {
-            type: 'run-failed',
-            runId: run.runId,
-            tenantId: run.tenantId,
-            at: new Date().toISOString(),
-            stage,
-            code,
-            // Storable like every run event (the control plane stores it): a refused publish here would stall the partition.
-            message: storableText(`a message of this run could not be processed (${code}): ${reason}`, 2000),
-          },
-        },
-      ],
-      { correlationId },
-    );
-    log.warn({ runId: run.runId, code }, 'run failed: one of its messages was dead-lettered');
-  }
-
-  private parse(topic: string, raw: string | null): { ok: true; value: unknown } | { ok: false; code: string; reason: string } {
-    const definition = topicByName(topic);
-    if (!definition) return { ok: false, code: 'UNKNOWN_TOPIC', reason: `no schema is registered for topic ${topic}` };
-    if (raw === null) return { ok: false, code: 'EMPTY_VALUE', reason: 'message has no value' };
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch (error) {
-      return { ok: false, code: 'INVALID_JSON', reason: `value is not valid JSON: ${errorMessage(error)}` };
-    }
-    const result = definition.schema.safeParse(json);
-    if (!result.success) {
-      const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-      return { ok: false, code: 'SCHEMA_MISMATCH', reason: `value does not match ${topic}: ${issues}` };
-    }
-    return { ok: true, value: result.data };
-  }
-
   private async deadLetter(
     topic: string,
     partition: number,
@@ -406,13 +342,4 @@ export class TopicConsumer<N extends TopicName> {
 export function backoff(attempt: number, initialMs: number, maxMs: number): number {
   const ceiling = Math.min(maxMs, initialMs * 2 ** (attempt - 1));
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
-}
-
-function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    if (value === undefined) continue;
-    out[name] = Array.isArray(value) ? String(value[0]) : String(value);
-  }
-  return out;
 }

@@ -2,23 +2,23 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import { REDACTED_PATHS } from './logger';
+import type { Logger } from 'pino';
 
 export const CORRELATION_HEADER = 'x-correlation-id';
 
-/** nestjs-pino with the shared redaction and a correlation id per request (taken from the caller when given). */
+/**
+ * nestjs-pino on the service's one logger (createLogger: its level, redaction, format and service name), with
+ * a correlation id per request (taken from the caller when given).
+ */
 @Module({})
 export class LoggingModule {
-  static forRoot(options: { service: string; level?: string }): DynamicModule {
+  static forRoot(options: { logger: Logger }): DynamicModule {
     return {
       module: LoggingModule,
       imports: [
         LoggerModule.forRoot({
           pinoHttp: {
-            level: options.level ?? 'info',
-            base: { service: options.service },
-            redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-            formatters: { level: (label: string) => ({ level: label }) },
+            logger: options.logger,
             genReqId: (req: IncomingMessage) => {
               const given = req.headers[CORRELATION_HEADER];
               return typeof given === 'string' && given.length <= 200 ? given : randomUUID();

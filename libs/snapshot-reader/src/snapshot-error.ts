@@ -1,15 +1,9 @@
+import { SnapshotFailureCode } from '@export/contracts';
 import { AppError } from '@export/errors';
 
-export const SNAPSHOT_ERROR_CODES = [
-  'SNAPSHOT_UNREADABLE',
-  'ENTITY_NOT_FOUND',
-  'INVALID_SNAPSHOT',
-  'SNAPSHOT_OUTSIDE_TENANT_ROOT',
-  'SNAPSHOT_NOT_REGULAR_FILE',
-  'SNAPSHOT_TOO_LARGE',
-  'SNAPSHOT_TOO_MANY_COLUMNS',
-] as const;
-export type SnapshotErrorCode = (typeof SNAPSHOT_ERROR_CODES)[number];
+/** The codes of snapshot errors: the run failure codes of the contracts (SnapshotFailureCode), one source. */
+export const SNAPSHOT_ERROR_CODES = SnapshotFailureCode.options;
+export type SnapshotErrorCode = SnapshotFailureCode;
 
 /**
  * A snapshot that cannot be read as a whole (missing file, outside the tenant folder, not a regular file,

@@ -1,17 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Histogram, metricsRegistry } from '@export/observability';
-
-/** The metric registered under `config.name`, created from `config` the first time. */
-function once<M>(config: { name: string }, create: () => M): M {
-  return (metricsRegistry.getSingleMetric(config.name) as M | undefined) ?? create();
-}
-
-const counter = <L extends string>(config: ConstructorParameters<typeof Counter<L>>[0]) =>
-  once(config, () => new Counter(config));
-const gauge = <L extends string>(config: ConstructorParameters<typeof Gauge<L>>[0]) =>
-  once(config, () => new Gauge(config));
-const histogram = <L extends string>(config: ConstructorParameters<typeof Histogram<L>>[0]) =>
-  once(config, () => new Histogram(config));
+import { counterMetric as counter, gaugeMetric as gauge, histogramMetric as histogram } from '@export/observability';
 
 /** Prometheus metrics of the delivery service. Labels never carry a key: at most its hash prefix. */
 @Injectable()

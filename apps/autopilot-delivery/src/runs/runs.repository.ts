@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { MAX_PROFILES_PER_RUN, RunSpec, type DeliveryCounts } from '@export/contracts';
 import type { Pool, PoolClient } from 'pg';
-import { inTransaction, PG_POOL } from '../database/database.module';
+import { inTransaction, PG_POOL } from '@export/database';
 import {
   classifyContacts,
   planRemovals,

@@ -6,7 +6,7 @@ import type { Pool } from 'pg';
 import { DELIVERY_CONFIG, DELIVERY_LOGGER } from '../app.tokens';
 import type { DeliveryConfig } from '../config';
 import { ControlPlaneClient } from '../control-plane/control-plane.client';
-import { PG_POOL } from '../database/database.module';
+import { PG_POOL } from '@export/database';
 import { DeliveryMetrics } from '../metrics/delivery.metrics';
 import { KeyPacer } from '../pacing/key-pacer';
 import { RunEventsPublisher } from '../runs/run-events.publisher';

@@ -1,10 +1,9 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, OnModuleInit } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { TOPICS, type ContactsMappedV1 } from '@export/contracts';
-import { KafkaConsumers, type ConsumedMessage } from '@export/kafka';
-import { Readiness } from '@export/observability';
+import { KafkaConsumers, KafkaController, type KafkaContext, type KafkaHandlerOptions } from '@export/kafka';
 import type { Logger } from 'pino';
-import { DELIVERY_CONFIG, DELIVERY_LOGGER } from '../app.tokens';
-import type { DeliveryConfig } from '../config';
+import { DELIVERY_LOGGER } from '../app.tokens';
 import { ControlPlaneClient } from '../control-plane/control-plane.client';
 import { RunConfirmationService, runNotConfirmed } from '../runs/run-confirmation.service';
 import { StagingRepository } from './staging.repository';
@@ -13,32 +12,27 @@ import { StagingRepository } from './staging.repository';
  * Kafka handler of mapped contacts: confirm the run with the control plane (a definite no dead-letters the
  * message with RUN_NOT_CONFIRMED), then stage the batch (or record the end) in the ledger, nothing else.
  */
-@Injectable()
+@KafkaController()
 export class StagingConsumer implements OnModuleInit {
   constructor(
     private readonly consumers: KafkaConsumers,
     private readonly staging: StagingRepository,
-    private readonly readiness: Readiness,
     private readonly confirmation: RunConfirmationService,
     private readonly controlPlane: ControlPlaneClient,
-    @Inject(DELIVERY_CONFIG) private readonly config: DeliveryConfig,
     @Inject(DELIVERY_LOGGER) private readonly logger: Logger,
   ) {}
 
   onModuleInit(): void {
-    const consumer = this.consumers.register({
-      groupId: this.config.KAFKA_GROUP_ID,
-      topics: [TOPICS.contactsMapped.name],
-      partitionsConsumedConcurrently: 3,
-      failRunAs: 'delivery',
-      handle: (message) => this.handle(message),
-    });
-    this.readiness.register('kafka', () => consumer.healthy);
     // Every batch is confirmed with the control plane: while it is down, take no new batches (nothing is lost).
     this.consumers.pauseWhileDown('control-plane', () => this.controlPlane.isUp());
   }
 
-  async handle({ value, correlationId }: ConsumedMessage<ContactsMappedV1>): Promise<void> {
+  @EventPattern(TOPICS.contactsMapped.name, {
+    readiness: 'kafka',
+    partitionsConsumedConcurrently: 3,
+    failRunAs: 'delivery',
+  } satisfies KafkaHandlerOptions)
+  async handle(@Payload() value: ContactsMappedV1, @Ctx() { correlationId }: KafkaContext): Promise<void> {
     const log = this.logger.child({ runId: value.run.runId, tenantId: value.run.tenantId, correlationId });
     // A run the ledger closed (ended, or skipped before all its batches arrived) takes nothing more: its
     // late batches are dropped here rather than dead-lettered by a confirmation the control plane now refuses.

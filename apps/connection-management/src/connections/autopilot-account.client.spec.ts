@@ -47,7 +47,7 @@ describe('AutopilotAccountClient', () => {
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).kind).toBe('upstream-rejected');
     expect((error as AppError).message).toBe(
-      'Autopilot rejected the API key: Provided autopilotapikey not valid: [redacted]',
+      'Autopilot rejected the API key (401): Provided autopilotapikey not valid: [redacted]',
     );
   });
 
@@ -83,7 +83,7 @@ describe('AutopilotAccountClient', () => {
       expect(error).toBeInstanceOf(AppError);
       expect((error as AppError).kind).toBe('upstream-unavailable');
       expect((error as AppError).message).toBe(
-        'Autopilot answered with a redirect (HTTP 302) to the API key check; redirects are not followed',
+        'Autopilot GET /account answered with a redirect (HTTP 302); redirects are not followed',
       );
       expect((error as AppError).message).not.toContain('good-key');
       expect(targetHits).toBe(0);

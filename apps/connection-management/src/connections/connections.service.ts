@@ -10,7 +10,7 @@ import { requireRole, type Principal } from '../auth/principal';
 import type { ServiceCaller } from '../auth/service-auth.guard';
 import { CredentialsCipher } from '../credentials/credentials-cipher';
 import { inTransaction } from '../database/database';
-import { PG_POOL } from '../database/database.module';
+import { PG_POOL } from '@export/database';
 import { asTenantId } from '../database/tenant';
 import { ExportsRepository } from '../exports/exports.repository';
 import { parseInput } from '../http/parse-input';

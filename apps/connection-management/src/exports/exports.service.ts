@@ -7,7 +7,7 @@ import { APP_LOGGER } from '../app-tokens';
 import { requireRole, type Principal } from '../auth/principal';
 import { ConnectionsRepository } from '../connections/connections.repository';
 import { inTransaction } from '../database/database';
-import { PG_POOL } from '../database/database.module';
+import { PG_POOL } from '@export/database';
 import { parseInput } from '../http/parse-input';
 import { RunsRepository } from '../runs/runs.repository';
 import { SegmentsRepository } from '../segments/segments.repository';

@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { errorMessage } from '@export/errors';
 import type { Pool } from 'pg';
 import { inTransaction, type Queryable } from '../database/database';
-import { PG_POOL } from '../database/database.module';
+import { PG_POOL } from '@export/database';
 
 export interface OutboxMessage<N extends TopicName = TopicName> {
   topic: N;

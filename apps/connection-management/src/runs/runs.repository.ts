@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { DeliveryCounts, RowRejection, RunSpec, RunTrigger } from '@export/contracts';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { PG_POOL } from '../database/database.module';
+import { PG_POOL } from '@export/database';
 import type { Queryable } from '../database/database';
 import type { TenantId } from '../database/tenant';
 

@@ -10,7 +10,7 @@ import { requireRole, type Principal } from '../auth/principal';
 import type { ControlPlaneConfig } from '../config';
 import { ConnectionsRepository } from '../connections/connections.repository';
 import { inTransaction, type Queryable } from '../database/database';
-import { PG_POOL } from '../database/database.module';
+import { PG_POOL } from '@export/database';
 import { asTenantId, type TenantId } from '../database/tenant';
 import { assertMayUseConnection } from '../exports/export-access';
 import { ExportsRepository } from '../exports/exports.repository';

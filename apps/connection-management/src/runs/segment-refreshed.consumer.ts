@@ -1,43 +1,41 @@
-import { TOPICS } from '@export/contracts';
-import { KafkaConsumers, type TopicConsumer } from '@export/kafka';
-import { Readiness } from '@export/observability';
-import { Inject, Injectable } from '@nestjs/common';
+import { TOPICS, type SegmentRefreshedV1 } from '@export/contracts';
+import { KafkaContext, KafkaController, type KafkaHandlerOptions } from '@export/kafka';
+import { Inject } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import type { Logger } from 'pino';
 import { APP_CONFIG, APP_LOGGER } from '../app-tokens';
 import type { ControlPlaneConfig } from '../config';
 import { RunsService } from './runs.service';
-import { assertSegmentRefreshedAllowed } from './segment-refreshed.policy';
+import { assertSegmentRefreshedAllowed, type SegmentRefreshedPolicy } from './segment-refreshed.policy';
 
 /**
- * customer-insights.segment-refreshed.v1 -> segment snapshot + queued runs. Parsing and dead letters:
- * TopicConsumer. An event that parses but is not allowed (a snapshot outside the tenant's folder, an
+ * customer-insights.segment-refreshed.v1 -> segment snapshot + queued runs. Parsing and dead letters: the
+ * Kafka transport. An event that parses but is not allowed (a snapshot outside the tenant's folder, an
  * occurredAt from the future) is refused before anything is registered: dead-lettered with its code.
  */
-@Injectable()
+@KafkaController()
 export class SegmentRefreshedConsumer {
-  readonly consumer: TopicConsumer<typeof TOPICS.segmentRefreshed.name>;
+  private readonly policy: SegmentRefreshedPolicy;
 
   constructor(
-    consumers: KafkaConsumers,
-    readiness: Readiness,
-    runs: RunsService,
+    private readonly runs: RunsService,
     @Inject(APP_CONFIG) config: ControlPlaneConfig,
-    @Inject(APP_LOGGER) logger: Logger,
+    @Inject(APP_LOGGER) private readonly logger: Logger,
   ) {
-    const policy = { snapshotRoot: config.SNAPSHOT_ROOT, maxFutureSkewMs: config.EVENT_MAX_FUTURE_SKEW_MS };
-    this.consumer = consumers.register({
-      groupId: config.KAFKA_GROUP_ID,
-      topics: [TOPICS.segmentRefreshed.name],
-      handle: async ({ value, correlationId }) => {
-        logger.debug(
-          { tenantId: value.tenantId, segmentId: value.segment.id, eventId: value.eventId, correlationId },
-          'segment refreshed',
-        );
-        assertSegmentRefreshedAllowed(value, policy);
-        // The event id is the correlation id of everything the refresh causes, so one id follows it end to end.
-        await runs.onSegmentRefreshed(value, value.eventId);
-      },
-    });
-    readiness.register('kafka-segment-refreshed', () => this.consumer.healthy);
+    this.policy = { snapshotRoot: config.SNAPSHOT_ROOT, maxFutureSkewMs: config.EVENT_MAX_FUTURE_SKEW_MS };
+  }
+
+  @EventPattern(TOPICS.segmentRefreshed.name, {
+    readiness: 'kafka-segment-refreshed',
+    partitionsConsumedConcurrently: 1,
+  } satisfies KafkaHandlerOptions)
+  async handle(@Payload() value: SegmentRefreshedV1, @Ctx() { correlationId }: KafkaContext): Promise<void> {
+    this.logger.debug(
+      { tenantId: value.tenantId, segmentId: value.segment.id, eventId: value.eventId, correlationId },
+      'segment refreshed',
+    );
+    assertSegmentRefreshedAllowed(value, this.policy);
+    // The event id is the correlation id of everything the refresh causes, so one id follows it end to end.
+    await this.runs.onSegmentRefreshed(value, value.eventId);
   }
 }

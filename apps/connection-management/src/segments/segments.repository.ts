@@ -1,7 +1,7 @@
 import type { SegmentRefreshedV1, Snapshot } from '@export/contracts';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { PG_POOL } from '../database/database.module';
+import { PG_POOL } from '@export/database';
 import type { Queryable } from '../database/database';
 import type { TenantId } from '../database/tenant';
 

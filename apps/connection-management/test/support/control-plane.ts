@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createLogger } from '@export/logging';
+import { startKafkaHandlers } from '@export/service';
 import { signServiceToken } from '@export/service-auth';
 import { TOPICS } from '@export/contracts';
 import {
@@ -79,6 +80,7 @@ export async function startControlPlane(env: Record<string, string>): Promise<Ru
   }).compile();
   const app = moduleRef.createNestApplication({ bufferLogs: true });
   configureApp(app);
+  await startKafkaHandlers(app, { groupId: config.KAFKA_GROUP_ID });
   const ports = await listenBoth(app, {
     port: 0,
     host: '127.0.0.1',

@@ -1,4 +1,4 @@
-import { RunCancellations } from '@export/kafka';
+import { RunCancellationsModule } from '@export/kafka';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { FieldMappingConfig } from '../config';
@@ -11,19 +11,17 @@ import { ProfilesExtractedConsumer } from './profiles-extracted.consumer';
 export class MappingModule {
   static register(config: FieldMappingConfig, logger: Logger): DynamicModule {
     const settings: MappingSettings = {
-      groupId: config.KAFKA_GROUP_ID,
-      partitionsConcurrency: config.KAFKA_PARTITIONS_CONCURRENCY,
       maxBatchBytes: config.MAPPED_BATCH_MAX_BYTES,
     };
     return {
       module: MappingModule,
+      imports: [RunCancellationsModule],
+      controllers: [ProfilesExtractedConsumer],
       providers: [
         { provide: MAPPING_SETTINGS, useValue: settings },
         { provide: MAPPING_LOGGER, useValue: logger },
         MappingMetrics,
         MappingService,
-        RunCancellations.provider(config.KAFKA_GROUP_ID, logger),
-        ProfilesExtractedConsumer,
       ],
     };
   }

@@ -54,7 +54,7 @@ const row = (seq: number, values: Record<string, string | null>): ExtractedRow =
   values,
 });
 
-const SETTINGS = { groupId: 'g', partitionsConcurrency: 1, maxBatchBytes: 512 * 1024 };
+const SETTINGS = { maxBatchBytes: 512 * 1024 };
 
 function service(sent: Sent[], settings = SETTINGS): MappingService {
   return new MappingService(fakePublisher(sent), new MappingMetrics(), pino({ level: 'silent' }), settings);

@@ -1,4 +1,4 @@
-import { RunCancellations } from '@export/kafka';
+import { RunCancellationsModule } from '@export/kafka';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { SegmentExtractionConfig } from '../config';
@@ -18,21 +18,19 @@ export class ExtractionModule {
         maxRecordBytes: config.SNAPSHOT_MAX_RECORD_BYTES,
         maxColumns: config.SNAPSHOT_MAX_COLUMNS,
       },
-      groupId: config.KAFKA_GROUP_ID,
-      partitionsConcurrency: config.KAFKA_PARTITIONS_CONCURRENCY,
       batchRows: config.EXTRACTION_BATCH_ROWS,
       batchBytes: config.EXTRACTION_BATCH_BYTES,
       maxInFlight: config.EXTRACTION_MAX_IN_FLIGHT,
     };
     return {
       module: ExtractionModule,
+      imports: [RunCancellationsModule],
+      controllers: [RunRequestedConsumer],
       providers: [
         { provide: EXTRACTION_SETTINGS, useValue: settings },
         { provide: EXTRACTION_LOGGER, useValue: logger },
         ExtractionMetrics,
         ExtractionService,
-        RunCancellations.provider(config.KAFKA_GROUP_ID, logger),
-        RunRequestedConsumer,
       ],
     };
   }

@@ -71,8 +71,6 @@ const sampleSegment = (segmentId: string, location = SAMPLE): RunSpec['segments'
 const settings = (overrides: Partial<ExtractionSettings> = {}): ExtractionSettings => ({
   snapshotRoot: ROOT,
   snapshotLimits: DEFAULT_SNAPSHOT_LIMITS,
-  groupId: 'g',
-  partitionsConcurrency: 1,
   batchRows: 500,
   batchBytes: 256 * 1024,
   maxInFlight: 3,

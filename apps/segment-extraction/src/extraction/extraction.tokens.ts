@@ -7,8 +7,6 @@ export interface ExtractionSettings {
   /** SNAPSHOT_ROOT: runs read only `<snapshotRoot>/<run.tenantId>/`. */
   snapshotRoot: string;
   snapshotLimits: SnapshotLimits;
-  groupId: string;
-  partitionsConcurrency: number;
   batchRows: number;
   batchBytes: number;
   maxInFlight: number;

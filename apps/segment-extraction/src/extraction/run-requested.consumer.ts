@@ -1,33 +1,21 @@
 import { TOPICS, type RunRequestedV1 } from '@export/contracts';
-import { KafkaConsumers, RunCancellations, type ConsumedMessage } from '@export/kafka';
-import { Readiness } from '@export/observability';
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { KafkaContext, KafkaController, RunCancellations, type KafkaHandlerOptions } from '@export/kafka';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { ExtractionService } from './extraction.service';
-import { EXTRACTION_SETTINGS, type ExtractionSettings } from './extraction.tokens';
 
-/** Kafka edge of extraction: the lib parses each run request with its contract; this hands it on. */
-@Injectable()
-export class RunRequestedConsumer implements OnModuleInit {
+/** Kafka edge of extraction: the transport parses each run request with its contract; this hands it on. */
+@KafkaController()
+export class RunRequestedConsumer {
   constructor(
-    private readonly consumers: KafkaConsumers,
-    private readonly readiness: Readiness,
     private readonly extraction: ExtractionService,
     private readonly cancellations: RunCancellations,
-    @Inject(EXTRACTION_SETTINGS) private readonly settings: ExtractionSettings,
   ) {}
 
-  onModuleInit(): void {
-    const consumer = this.consumers.register({
-      groupId: this.settings.groupId,
-      topics: [TOPICS.runRequested.name],
-      partitionsConsumedConcurrently: this.settings.partitionsConcurrency,
-      failRunAs: 'extraction',
-      handle: (message) => this.handle(message),
-    });
-    this.readiness.register('kafka-consumer:run-requested', () => consumer.healthy);
-  }
-
-  private handle({ value, correlationId, signal }: ConsumedMessage<RunRequestedV1>): Promise<void> {
+  @EventPattern(TOPICS.runRequested.name, {
+    readiness: 'kafka-consumer:run-requested',
+    failRunAs: 'extraction',
+  } satisfies KafkaHandlerOptions)
+  handle(@Payload() value: RunRequestedV1, @Ctx() { correlationId, signal }: KafkaContext): Promise<void> {
     const { runId } = value.run;
     return this.extraction.extractRun(value.run, {
       correlationId,

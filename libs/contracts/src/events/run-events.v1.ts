@@ -5,8 +5,8 @@ import { Id, IsoDateTime, STORABLE_TEXT_MESSAGE, STORABLE_TEXT_PATTERN, RunId, s
 export const RunStage = z.enum(['control-plane', 'extraction', 'mapping', 'delivery']);
 export type RunStage = z.infer<typeof RunStage>;
 
-/** The failure codes this version produces (producers are held to them by the type). */
-export const RunFailureCode = z.enum([
+/** Why a snapshot could not be read as a whole (libs/snapshot-reader throws these; the run fails with them). */
+export const SnapshotFailureCode = z.enum([
   'SNAPSHOT_UNREADABLE',
   'ENTITY_NOT_FOUND',
   'INVALID_SNAPSHOT',
@@ -18,6 +18,12 @@ export const RunFailureCode = z.enum([
   'SNAPSHOT_TOO_LARGE',
   /** More columns (CSV header or model attributes) than the cap. */
   'SNAPSHOT_TOO_MANY_COLUMNS',
+]);
+export type SnapshotFailureCode = z.infer<typeof SnapshotFailureCode>;
+
+/** The failure codes this version produces (producers are held to them by the type). */
+export const RunFailureCode = z.enum([
+  ...SnapshotFailureCode.options,
   'CONNECTION_MISSING',
   'API_KEY_REJECTED',
   'DESTINATION_UNAVAILABLE',
