@@ -14,7 +14,6 @@ export { LIST_PAGE_SIZE } from './list-record';
 import type {
   StoredContact,
   CustomFieldDefinition,
-  ResubscribeViolation,
   DuplicateListTitle,
   UpsertContext,
   BulkUpsertOptions,
