@@ -150,7 +150,8 @@ describe.each(NAMES)('apps/%s/Dockerfile', (name) => {
 
   it('is multi-stage: builds the app, installs only its production dependencies', () => {
     expect(stages.map((line) => line.split(' AS ')[1])).toEqual(['build', 'deps', 'runtime']);
-    expect(text).toContain(`npx nx build ${name} `);
+    // The control plane's image also builds the web console it serves (`run-many -p connection-management,console`).
+    expect(text).toMatch(new RegExp(`npx nx (build ${name} |run-many -t build -p ${name}[ ,])`));
     expect(text).toContain('npm ci --omit=dev');
     expect(text).toContain(`/workspace/dist/apps/${name}/package.json`);
   });
@@ -170,6 +171,7 @@ describe.each(NAMES)('apps/%s/Dockerfile', (name) => {
     expect(copies).toEqual([
       'COPY --from=deps /app/node_modules ./node_modules',
       `COPY --from=build /workspace/dist/apps/${name}/ ./`,
+      ...(name === 'connection-management' ? ['COPY --from=build /workspace/dist/apps/console/ ./console/'] : []),
     ]);
   });
 });
