@@ -7,8 +7,11 @@ import { AutopilotCaller, RateLimitedTooLongError } from './autopilot-caller';
 function fakes() {
   const delays: number[] = [];
   const pacer = {
-    acquire: async () => undefined,
-    slowDown: async (_hash: string, ms: number) => void delays.push(ms),
+    acquire: async () => Date.now(),
+    slowDown: async (_hash: string, ms: number) => {
+      delays.push(ms);
+      return 5;
+    },
     markDead: async () => undefined,
   } as unknown as KeyPacer;
   const counter = () => ({ inc: jest.fn() });

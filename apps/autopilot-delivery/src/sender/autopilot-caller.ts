@@ -104,7 +104,8 @@ export class AutopilotCaller {
             this.metrics.retries.inc({ reason: 'rate-limited' });
             const delay = Math.min(error.retryAfterMs ?? backoff(limited, 250, 30_000), this.options.maxRetryAfterMs);
             budget.waitedMs += delay;
-            await this.pacer.slowDown(hash, delay);
+            const extraMs = await this.pacer.slowDown(hash, delay);
+            log.warn({ route, delayMs: Math.round(delay), extraMarginMs: extraMs }, 'Autopilot answered 429; key slowed down');
             continue;
           }
           if (isAutopilotFailure(error, 'key-rejected')) {
