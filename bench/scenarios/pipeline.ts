@@ -9,6 +9,7 @@
  *   --rps 5 --keys 2                scenario 3b: two tenants/keys exporting at once
  *   --rps 5 --fairness              scenario 5: another tenant's 1,000-profile export during the 100k one
  */
+import { loadavg } from 'node:os';
 import { expectEventually } from '@export/testing';
 import { Command } from 'commander';
 import { createTenant, secondsBetween, segmentFile, startBenchStack, type Run, type SimStats, type Tenant } from '../lib/harness';
@@ -73,6 +74,8 @@ async function main(): Promise<void> {
       }
     }, 200);
 
+    const loadAtStart = loadavg().map((l) => Math.round(l * 100) / 100);
+    console.log(`${opts.name}: load average at the start ${loadAtStart.join(', ')}`);
     console.log(`${opts.name}: ${opts.keys} x ${opts.profiles} profiles, simulator ${opts.rps || 'unthrottled'} r/s, ${opts.deliveries} delivery instance(s), margin ${opts.margin ?? 'default'} ms`);
     const published = await Promise.all(tenants.map((t) => t.publish()));
     let fairness: Record<string, unknown> | undefined;
@@ -168,7 +171,7 @@ async function main(): Promise<void> {
     if (floor) {
       charts.push({ title: '429 answers per key', unit: '', bars: figures.map((f) => ({ label: f.tenant, value: f.rateLimited429, target: 0 })) });
     }
-    saveResult(opts.name, { options: opts, keys: figures, fairness, reference, peakRssMiB: peaks, simulator: { rateLimited: stats.rateLimited, requests: stats.requests.total } }, charts);
+    saveResult(opts.name, { options: opts, loadAverageAtStart: loadAtStart, keys: figures, fairness, reference, peakRssMiB: peaks, simulator: { rateLimited: stats.rateLimited, requests: stats.requests.total } }, charts);
   } finally {
     await bench.stop();
   }

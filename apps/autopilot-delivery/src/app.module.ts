@@ -5,6 +5,8 @@ import { ObservabilityModule } from '@export/observability';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { DELIVERY_CONFIG, DELIVERY_LOGGER } from './app.tokens';
+import { BacklogRepository } from './backlog/backlog.repository';
+import { BacklogService } from './backlog/backlog.service';
 import { DeliveryConfig } from './config';
 import { RunControlConsumer } from './control/run-control.consumer';
 import { ControlPlaneClient } from './control-plane/control-plane.client';
@@ -70,6 +72,8 @@ export class AppModule {
         SenderService,
         LedgerRetentionRepository,
         LedgerRetentionService,
+        BacklogRepository,
+        BacklogService,
       ],
     };
   }

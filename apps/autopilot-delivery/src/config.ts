@@ -51,6 +51,8 @@ export const DeliveryConfig = z.object({
    */
   DELIVERY_LEASE_MS: z.coerce.number().int().min(1000).default(10_000),
   DELIVERY_POLL_MS: ms(250),
+  /** How often the backlog gauges (/metrics) are read from the ledger. */
+  DELIVERY_BACKLOG_REFRESH_MS: z.coerce.number().int().min(100).default(10_000),
   CREDENTIALS_CACHE_MS: ms(30_000),
   /** MIGRATE_ON_START (default true) and MIGRATION_LOCK_TIMEOUT_MS: see `node main.js migrate`. */
   ...migrationEnv,

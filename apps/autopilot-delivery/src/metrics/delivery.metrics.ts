@@ -53,6 +53,30 @@ export class DeliveryMetrics {
     labelNames: ['outcome'],
     buckets: [1, 5, 15, 30, 60, 120, 210, 300, 600, 1800, 3600],
   });
+  // The backlog gauges are the ledger's, not this instance's: every instance exports the same figures (read
+  // them with max(), not sum()).
+  readonly backlogContacts = gauge({
+    name: 'autopilot_delivery_backlog_contacts',
+    help: 'Contacts not yet sent in the ledger, by the state of their run (staging/ready: staged so far)',
+    labelNames: ['run_state'],
+  });
+  readonly backlogRuns = gauge({
+    name: 'autopilot_delivery_backlog_runs',
+    help: 'Runs not yet ended: staging, waiting for a sender slot (no live lease), leased (being sent)',
+    labelNames: ['run_state'],
+  });
+  readonly backlogConnections = gauge({
+    name: 'autopilot_delivery_backlog_connections',
+    help: 'Connections (API keys) with a run not yet ended: keys whose rates the backlog can use at once',
+  });
+  readonly backlogSeconds = gauge({
+    name: 'autopilot_delivery_backlog_seconds',
+    help: 'Least time the backlog needs at the per-key rate, whatever the replicas: its busiest key\'s contacts / (100 x rps)',
+  });
+  readonly runSlots = gauge({
+    name: 'autopilot_delivery_run_slots',
+    help: 'Runs this instance may deliver at once (DELIVERY_MAX_RUNS)',
+  });
   readonly runsInFlight = gauge({
     name: 'autopilot_delivery_runs_in_flight',
     help: 'Runs this instance is delivering',
