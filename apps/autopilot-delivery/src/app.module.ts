@@ -43,6 +43,8 @@ export class AppModule {
           redisUrl: config.REDIS_URL,
           rps: config.AUTOPILOT_RATE_LIMIT_RPS,
           marginMs: config.AUTOPILOT_PACING_MARGIN_MS,
+          // A call unanswered past its timeout (+ slack) is over; its instance may have died with it in hand.
+          maxInFlightMs: config.AUTOPILOT_TIMEOUT_MS + 5_000,
         }),
       ],
       providers: [

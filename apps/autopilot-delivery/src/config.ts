@@ -24,11 +24,11 @@ export const DeliveryConfig = z.object({
   /** Requests per second per API key, shared by all instances; 0 = no pacing (simulator benchmarks only). */
   AUTOPILOT_RATE_LIMIT_RPS: z.coerce.number().min(0).default(5),
   /**
-   * Added once per sliding window: the call rps places back must be 1 s + this old (calls are spaced 1000/rps
-   * ms apart besides). Covers the spread between when a call is admitted and when it reaches Autopilot; each
-   * 429 widens it by 5 ms (up to +50 ms) for 10 minutes.
+   * Added to the second a call holds in the key's sliding window after its answer (calls hold it from their
+   * admission until one second after their answer, which alone keeps them apart whatever the jitter); for a
+   * destination that counts by a clock behind ours. Each 429 widens it by 5 ms (up to +50 ms) for 10 minutes.
    */
-  AUTOPILOT_PACING_MARGIN_MS: z.coerce.number().min(0).default(5),
+  AUTOPILOT_PACING_MARGIN_MS: z.coerce.number().min(0).default(0),
   AUTOPILOT_TIMEOUT_MS: ms(10_000),
   /** A 429's Retry-After above this is taken as this (a broken or hostile header cannot park a key for days). */
   AUTOPILOT_MAX_RETRY_AFTER_MS: ms(60_000),

@@ -7,7 +7,8 @@ import { AutopilotCaller, RateLimitedTooLongError } from './autopilot-caller';
 function fakes() {
   const delays: number[] = [];
   const pacer = {
-    acquire: async () => Date.now(),
+    acquire: async () => ({ id: 'call', admittedAt: Date.now() }),
+    answered: async () => undefined,
     slowDown: async (_hash: string, ms: number) => {
       delays.push(ms);
       return 5;
