@@ -47,6 +47,12 @@ export class DeliveryMetrics {
     help: "Profiles reserved from a tenant's monthly quota",
     labelNames: ['tenant_id', 'month'],
   });
+  readonly callDuration = histogram({
+    name: 'autopilot_call_duration_seconds',
+    help: 'From a call\'s admission by the pacer to its answer: what each call holds of its key\'s sliding second',
+    labelNames: ['route'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  });
   readonly runDuration = histogram({
     name: 'autopilot_delivery_run_duration_seconds',
     help: 'From the delivery decision to the end of a run',

@@ -20,6 +20,7 @@ function fakes() {
     responses: counter(),
     rateLimited: counter(),
     retries: counter(),
+    callDuration: { observe: jest.fn() },
   } as unknown as DeliveryMetrics;
   return { pacer, metrics, delays };
 }

@@ -104,6 +104,7 @@ export class AutopilotCaller {
         try {
           const result = await this.answered(hash, ticket, send);
           this.metrics.responses.inc({ route, status: '200' });
+          this.metrics.callDuration.observe({ route }, (performance.now() - started) / 1000);
           log.debug({ route, status: 200, attempt, ms: Math.round(performance.now() - started) }, 'Autopilot call');
           return result;
         } catch (error) {
