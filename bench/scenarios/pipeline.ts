@@ -72,7 +72,7 @@ async function bulkCallLatency(bench: BenchStack): Promise<{ meanMs: number; cal
     if (!name.startsWith('autopilot-delivery')) continue;
     const text = await fetch(`http://127.0.0.1:${service.port}/metrics`).then((r) => r.text()).catch(() => '');
     const value = (suffix: string) =>
-      Number(new RegExp(`^autopilot_call_duration_seconds_${suffix}\\{route="POST /contacts"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+      Number(new RegExp(`^autopilot_call_duration_seconds_${suffix}\\{[^}]*route="POST /contacts"[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
     sum += value('sum');
     calls += value('count');
   }

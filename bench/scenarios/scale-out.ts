@@ -7,9 +7,11 @@
  *
  *   --instances 1,2,4 --tenants 40 --profiles 5000 --rps 1 --rounds 3
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { Command } from 'commander';
-import { createTenant, segmentFile, startBenchStack, type BenchStack, type SimStats, type Tenant } from '../lib/harness';
+import { createTenant, RESULTS_DIR, segmentFile, startBenchStack, type BenchStack, type SimStats, type Tenant } from '../lib/harness';
 import { saveResult, type Chart } from '../lib/report';
 
 const opts = new Command('bench-scale-out')
@@ -20,8 +22,9 @@ const opts = new Command('bench-scale-out')
   .option('--rounds <n>', 'runs of each instance count', Number, 1)
   .option('--max-runs <n>', 'DELIVERY_MAX_RUNS per instance', Number, 16)
   .option('--name <name>', 'result name', 'scale-out')
+  .option('--append', 'add these rounds to those already in bench/results/<name>.json (same options)', false)
   .parse()
-  .opts<{ instances: string; tenants: number; profiles: number; rps: number; rounds: number; maxRuns: number; name: string }>();
+  .opts<{ instances: string; tenants: number; profiles: number; rps: number; rounds: number; maxRuns: number; name: string; append: boolean }>();
 
 interface Round {
   instances: number;
@@ -50,7 +53,8 @@ const load = () => loadavg().map((l) => Math.round(l * 100) / 100);
 
 async function gauge(url: string, name: string, state: string): Promise<number | undefined> {
   const text = await fetch(`${url}/metrics`).then((r) => r.text()).catch(() => '');
-  const match = new RegExp(`^${name}\\{run_state="${state}"\\} (\\S+)$`, 'm').exec(text);
+  // Default labels (service, ...) come along: match the one label that matters among them.
+  const match = new RegExp(`^${name}\\{[^}]*run_state="${state}"[^}]*\\} (\\S+)$`, 'm').exec(text);
   return match ? Number(match[1]) : undefined;
 }
 
@@ -123,8 +127,10 @@ async function runOnce(instances: number, round: number, file: string): Promise<
 async function main(): Promise<void> {
   const file = await segmentFile(opts.profiles, 'scale');
   const counts = opts.instances.split(',').map(Number);
-  const rounds: Round[] = [];
-  for (let round = 1; round <= opts.rounds; round++) {
+  const previous = join(RESULTS_DIR, `${opts.name}.json`);
+  const rounds: Round[] = opts.append && existsSync(previous) ? (JSON.parse(readFileSync(previous, 'utf8')) as { rounds: Round[] }).rounds : [];
+  const first = Math.max(0, ...rounds.map((r) => r.round)) + 1;
+  for (let round = first; round < first + opts.rounds; round++) {
     for (const instances of counts) rounds.push(await runOnce(instances, round, file));
   }
   const floor = opts.profiles / 100 / opts.rps;
