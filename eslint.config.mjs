@@ -29,6 +29,8 @@ function boundaries({ tests }) {
       { sourceTag: 'scope:mapping', onlyDependOnLibsWithTags: ['scope:mapping', 'scope:shared'] },
       { sourceTag: 'scope:delivery', onlyDependOnLibsWithTags: ['scope:delivery', 'scope:shared'] },
       { sourceTag: 'scope:simulator', onlyDependOnLibsWithTags: ['scope:simulator', 'scope:shared'] },
+      // The web console runs in the browser: it shares only the contracts (zod schemas) with the services.
+      { sourceTag: 'scope:console', onlyDependOnLibsWithTags: ['scope:shared', 'type:contracts'] },
       { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared', 'scope:mapping', 'scope:extraction', 'scope:delivery'] },
     ],
   };
@@ -39,7 +41,7 @@ export default [
   ...nx.configs['flat/typescript'],
   { ignores: ['**/dist', '**/node_modules', '**/.cache', '**/.data', 'tools/kafka/**', '**/webpack.config.js', 'jest.preset.js', 'tools/jest/**'] },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     rules: {
       '@nx/enforce-module-boundaries': ['error', boundaries({ tests: false })],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -47,7 +49,7 @@ export default [
   },
   {
     // Tests may also use the testing helpers (real broker, real database, expectEventually).
-    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/test/**/*.ts'],
+    files: ['**/*.spec.ts', '**/*.spec.tsx', '**/*.int-spec.ts', '**/test/**/*.ts'],
     rules: { '@nx/enforce-module-boundaries': ['error', boundaries({ tests: true })] },
   },
 ];

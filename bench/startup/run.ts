@@ -19,18 +19,19 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { TOPICS } from '@export/contracts';
 import {
   ADMIN_DATABASE_URL,
   DEV_INTERNAL_AUTH_SECRET,
   DEV_JWT_SECRET,
   freePort,
+  serviceConsumerGroups,
   startGroupAtEnd,
   startServiceProcess,
   TEST_KAFKA_BROKERS,
   TEST_SNAPSHOT_ROOT,
   WORKSPACE_ROOT,
   type ServiceProcess,
+  TEST_REDIS_URL,
 } from '@export/testing';
 import { Command } from 'commander';
 import { loadavg } from 'node:os';
@@ -141,14 +142,7 @@ async function runRound(round: number, logRoot: string): Promise<RoundResult> {
   const id = randomBytes(4).toString('hex');
   const group = (app: string) => `${app}-start-${id}`;
   // Fresh groups at the end of every topic: this round sees none of the shared broker's history.
-  await Promise.all([
-    startGroupAtEnd(group('connection-management'), [TOPICS.segmentRefreshed.name]),
-    startGroupAtEnd(`${group('connection-management')}.run-events`, [TOPICS.runEvents.name]),
-    startGroupAtEnd(group('segment-extraction'), [TOPICS.runRequested.name]),
-    startGroupAtEnd(group('field-mapping'), [TOPICS.profilesExtracted.name]),
-    startGroupAtEnd(group('autopilot-delivery'), [TOPICS.contactsMapped.name]),
-    startGroupAtEnd(`${group('autopilot-delivery')}-control`, [TOPICS.runControl.name]),
-  ]);
+  await Promise.all(serviceConsumerGroups(group).map(([groupId, topics]) => startGroupAtEnd(groupId, topics)));
   const ports = {
     api: await freePort(),
     internal: await freePort(),
@@ -192,7 +186,7 @@ async function runRound(round: number, logRoot: string): Promise<RoundResult> {
       port,
       env: {
         DATABASE_URL: databaseUrl,
-        REDIS_URL: 'redis://127.0.0.1:6379',
+        REDIS_URL: TEST_REDIS_URL,
         CONTROL_PLANE_URL: `http://127.0.0.1:${ports.internal}`,
         AUTOPILOT_BASE_URL: `${simulatorUrl}/v1`,
         AUTOPILOT_RATE_LIMIT_RPS: '0',

@@ -22,7 +22,8 @@ interface ComposeService {
   build?: { context: string; dockerfile: string; args?: Record<string, string> };
   environment?: Record<string, string>;
   healthcheck?: { test: string[] };
-  depends_on?: Record<string, { condition: string }>;
+  depends_on?: Record<string, { condition: string; required?: boolean }>;
+  profiles?: string[];
 }
 
 // docker compose is not installed here: the file is checked with a YAML parser (merge keys resolved).
@@ -53,7 +54,8 @@ describe('docker-compose.yml', () => {
       KAFKA_BROKERS: 'kafka:9092',
       DATABASE_URL: expect.stringContaining('@postgres:5432/'),
       REDIS_URL: 'redis://redis:6379',
-      AUTOPILOT_BASE_URL: 'http://autopilot-simulator:8089/v1',
+      // The simulator by default; AUTOPILOT_BASE_URL (environment or .env) points them at the real Autopilot.
+      AUTOPILOT_BASE_URL: '${AUTOPILOT_BASE_URL:-http://autopilot-simulator:8089/v1}',
       CONTROL_PLANE_URL: 'http://connection-management:3100',
       NODE_ENV: 'development',
     });
@@ -64,6 +66,17 @@ describe('docker-compose.yml', () => {
     const cp = services['connection-management'] as ComposeService & { ports?: string[] };
     expect(cp.environment).toMatchObject({ INTERNAL_PORT: '3100', INTERNAL_HOST: '0.0.0.0' });
     expect(cp.ports ?? []).toEqual(['3000:3000']);
+  });
+
+  it('runs the simulator only with the simulator profile; delivery waits for it only when it runs', () => {
+    expect(services['autopilot-simulator']?.profiles).toEqual(['simulator']);
+    for (const [name, service] of Object.entries(services)) {
+      if (name !== 'autopilot-simulator') expect({ name, profiles: service.profiles }).toEqual({ name, profiles: undefined });
+    }
+    expect(services['autopilot-delivery']?.depends_on?.['autopilot-simulator']).toEqual({
+      condition: 'service_healthy',
+      required: false,
+    });
   });
 
   it('starts each service after what it needs', () => {

@@ -5,6 +5,12 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
+# Kafka, PostgreSQL and Redis, started once for every target below: containers (testcontainers) where a Docker
+# engine answers and no variable names them, else the local ones (ensure-services.sh). See with-infrastructure.ts.
+if [ -z "${INFRASTRUCTURE_READY:-}" ]; then
+  SWC_NODE_PROJECT=tsconfig.base.json exec node -r @swc-node/register tools/scripts/with-infrastructure.ts bash "$PWD/tools/scripts/test.sh" "$@"
+fi
+
 export TEST_RESULTS_DIR="$PWD/tmp/test-results"
 rm -rf "$TEST_RESULTS_DIR" && mkdir -p "$TEST_RESULTS_DIR"
 export NX_DAEMON=false NX_NO_CLOUD=true
@@ -31,7 +37,6 @@ else
 fi
 nx() { npx nx "${selection[@]}" --output-style=static "$@"; }
 
-step "services (PostgreSQL, Redis, Kafka)" bash tools/scripts/ensure-services.sh
 step "build" nx -t build
 step "lint" nx -t lint
 step "typecheck" nx -t typecheck

@@ -75,7 +75,18 @@ describe('autopilot-delivery: batches split into parts', () => {
     for (const value of order) await produceRaw(TOPICS.contactsMapped.name, [{ key: run.runId, value: JSON.stringify(value) }]);
 
     const completed = await waitForEvent(environment.events, run.runId, 'delivery-completed');
-    expect(completed.counts).toEqual({ duplicates: 0, eligible: 150, delivered: 150, failed: 0, overLimit: 0, overQuota: 0 });
+    expect(completed.counts).toEqual({
+      duplicates: 0,
+      eligible: 150,
+      delivered: 150,
+      failed: 0,
+      overLimit: 0,
+      overQuota: 0,
+      added: 150,
+      updated: 0,
+      unchanged: 0,
+      removed: 0,
+    });
 
     const { rows: parts } = await environment.pg.query(
       `SELECT batch_seq, part, parts, contacts FROM delivery.staged_batches WHERE run_id = $1 ORDER BY batch_seq, part`,

@@ -105,6 +105,10 @@ describe('autopilot-delivery', () => {
       failed: 0,
       overLimit: 0,
       overQuota: 0,
+      added: 1100,
+      updated: 0,
+      unchanged: 0,
+      removed: 0,
     });
     const types = events.forRun(run.runId).map((e) => e.type);
     expect(types.filter((x) => x === 'delivery-started')).toHaveLength(1);

@@ -13,6 +13,7 @@ import type { RunEventBody } from '../src/runs/run-events.publisher';
 import { LeaseLostError, RunsRepository } from '../src/runs/runs.repository';
 import type { PacedCall } from '../src/sender/autopilot-caller';
 import { ListsService } from '../src/sender/lists.service';
+import { RemovalsRepository } from '../src/sync/removals.repository';
 import { RunLane, type LaneDeps } from '../src/sender/run-lane';
 import { StagingRepository } from '../src/staging/staging.repository';
 import { runSpec, startSimulator, uid } from './support/harness';
@@ -76,6 +77,7 @@ describe('delivery lease fencing', () => {
     const deps: LaneDeps = {
       owner,
       repo,
+      removals: new RemovalsRepository(pool),
       events: { publish: async (_run: unknown, events: RunEventBody[]) => void published.push(...events) } as never,
       credentials: {
         get: async (connectionId: string, tenantId: string) => ({ connectionId, tenantId, apiKey, status: 'active' }),

@@ -119,6 +119,10 @@ describe('autopilot-delivery scaled out', () => {
       failed: 0,
       overLimit: 0,
       overQuota: 0,
+      added: 3000,
+      updated: 0,
+      unchanged: 0,
+      removed: 0,
     });
     expect(await t.contacts()).toHaveLength(3000);
     const { rows } = await pg.query('SELECT used FROM delivery.quota_usage WHERE tenant_id = $1', [

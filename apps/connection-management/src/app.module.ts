@@ -11,6 +11,7 @@ import { UserAuthGuard } from './auth/user-auth.guard';
 import { UserTokenVerifier } from './auth/user-token.verifier';
 import { ControlPlaneConfig } from './config';
 import { AutopilotAccountClient } from './connections/autopilot-account.client';
+import { ConsoleModule } from './console/console.module';
 import { ConnectionsController } from './connections/connections.controller';
 import { ConnectionsRepository } from './connections/connections.repository';
 import { ConnectionsService } from './connections/connections.service';
@@ -62,6 +63,7 @@ export class AppModule {
         }),
         DatabaseModule.forRoot(config.DATABASE_URL, databaseTimeouts(config)),
         JwtModule.register({ secret: config.AUTH_JWT_SECRET, verifyOptions: { algorithms: ['HS256'] } }),
+        ConsoleModule.register(config),
       ],
       controllers: [
         ConnectionsController,

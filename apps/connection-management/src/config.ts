@@ -1,5 +1,6 @@
 import { checkKafkaEnv, commonEnv, databaseEnv, kafkaEnv, resolveSnapshotRoot, secretEnv, snapshotEnv } from '@export/config';
 import { migrationEnv } from '@export/database';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { isValidEncryptionKey } from './credentials/credentials-cipher';
 
@@ -74,6 +75,12 @@ const ControlPlaneEnv = z.object({
   RETENTION_PURGE_BATCH: z.coerce.number().int().min(1).max(100_000).default(5000),
   /** Rejected rows stored per run (with their reasons); further rejections are only counted in `rejected`. */
   MAX_REJECTIONS_PER_RUN: z.coerce.number().int().min(0).max(10_000_000).default(10_000),
+  /** The web console's built files, served at `/` (default: `dist/apps/console`, beside this service's build). */
+  CONSOLE_DIR: z.string().min(1).default(join(__dirname, '..', 'console')),
+  /** The console's client id at the OpenID Connect issuer (authorization code + PKCE); needed with AUTH_ISSUER. */
+  CONSOLE_OIDC_CLIENT_ID: z.string().min(1).max(500).optional(),
+  /** Scopes the console asks the issuer for. */
+  CONSOLE_OIDC_SCOPE: z.string().min(1).max(1000).default('openid profile'),
 });
 
 /** Settings that only make sense together; each problem names the variable to fix. */

@@ -292,6 +292,8 @@ describe('connection-management REST API (real PostgreSQL and Kafka)', () => {
         segmentIds: ['seg-vip', 'seg-new'],
         limitPolicy: 'skip',
         profileLimit: 100000,
+        syncMode: 'mirror',
+        massRemovalPercent: 20,
         listNames: { 'seg-vip': 'VIPs' },
       });
       expect((await cp.call('GET', `/v1/exports/${res.body.id}/runs`, { token: admin })).body).toEqual([]);
@@ -350,12 +352,19 @@ describe('connection-management REST API (real PostgreSQL and Kafka)', () => {
         exportId: exp.id,
         status: 'running',
         trigger: 'on-demand',
+        dryRun: false,
+        phase: 'extracting',
+        progress: { done: 0, total: 0 },
       });
       expect(run1.body.counts).toEqual({
         extracted: 0,
         rejected: 0,
         duplicates: 0,
         eligible: 0,
+        added: 0,
+        updated: 0,
+        unchanged: 0,
+        removed: 0,
         delivered: 0,
         failed: 0,
         overLimit: 0,

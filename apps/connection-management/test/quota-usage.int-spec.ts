@@ -50,4 +50,17 @@ describe("the tenant's quota figure follows delivery's newest figure, give-backs
     await usage(360, 9);
     await expectEventually(async () => (await used()) === 360, { message: 'after an unversioned event' });
   });
+
+  it("lists the month per day: every day up to today, today's figure the newest one", async () => {
+    const quota = (await cp.call('GET', `/v1/tenants/${tenant}/quota`, { token: admin })).body;
+    const today = new Date().toISOString().slice(0, 10);
+    expect(quota.days).toHaveLength(Number(today.slice(8, 10)));
+    expect(quota.days[0].date).toBe(`${month}-01`);
+    const last = quota.days[quota.days.length - 1];
+    expect(last).toMatchObject({ date: today, total: quota.used });
+    expect(quota.days.reduce((sum: number, d: { used: number }) => sum + d.used, 0)).toBe(quota.used);
+    // An operator's view of the tenant shows the same days.
+    const operator = cp.token({ sub: 'olga', tid: 'ops', role: 'operator' });
+    expect((await cp.call('GET', `/v1/tenants/${tenant}/quota`, { token: operator })).body.days).toEqual(quota.days);
+  });
 });

@@ -106,6 +106,8 @@ describe('runs over Kafka (real broker and PostgreSQL)', () => {
       limitPolicy: 'skip',
       profileLimit: 100000,
       quotaPerMonth: 5000,
+      syncMode: 'mirror',
+      massRemovalPercent: 20,
     });
 
     // A redelivered event creates nothing; a new refresh queues behind the running run (same partition: in order).
@@ -144,11 +146,17 @@ describe('runs over Kafka (real broker and PostgreSQL)', () => {
       rejected: 2,
       duplicates: 1,
       eligible: 7,
+      // From a producer before incremental sync: every delivered contact counts as added.
+      added: 7,
+      updated: 0,
+      unchanged: 0,
+      removed: 0,
       delivered: 7,
       failed: 0,
       overLimit: 0,
       overQuota: 0,
     });
+    expect(done).toMatchObject({ phase: 'finished', dryRun: false });
     expect(done.startedAt).toEqual(expect.any(String));
     expect(done.finishedAt).toEqual(expect.any(String));
     const page1 = (await cp.call('GET', `/v1/runs/${run1.id}/rejections?limit=1`, { token: admin })).body;
@@ -210,6 +218,115 @@ describe('runs over Kafka (real broker and PostgreSQL)', () => {
     expect((await cp.call('GET', `/v1/runs/${run3.runId}`, { token: admin })).body).toMatchObject({
       status: 'failed',
       reason: 'API_KEY_REJECTED',
+    });
+  });
+
+  it('incremental sync: run options and the sync mode travel in the spec; phases, progress, diff counts and a held removal show', async () => {
+    await refresh('seg-i');
+    await expectEventually(async () =>
+      (await cp.call('GET', '/v1/segments', { token: admin })).body.some((s: { id: string }) => s.id === 'seg-i'),
+    );
+    const { body: connection } = await cp.call('POST', '/v1/connections', {
+      token: admin,
+      body: { displayName: 'AP-I', apiKey: `valid-${randomUUID()}`, privacyConsent: true },
+    });
+    const body = { name: 'I', connectionId: connection.id, segmentIds: ['seg-i'], mapping: { email: 'EMail' } };
+    const { body: exp } = await cp.call('POST', '/v1/exports', { token: admin, body });
+    expect(exp).toMatchObject({ syncMode: 'mirror', massRemovalPercent: 20 });
+    const { body: upsert } = await cp.call('POST', '/v1/exports', {
+      token: admin,
+      body: { ...body, name: 'I2', syncMode: 'upsert', massRemovalPercent: 5 },
+    });
+    expect(upsert).toMatchObject({ syncMode: 'upsert', massRemovalPercent: 5 });
+    const badMode = await cp.call('PATCH', `/v1/exports/${exp.id}`, { token: admin, body: { syncMode: 'replace' } });
+    expect(badMode).toMatchObject({ status: 400, body: { field: 'syncMode' } });
+    const badShare = await cp.call('PATCH', `/v1/exports/${exp.id}`, { token: admin, body: { massRemovalPercent: 101 } });
+    expect(badShare).toMatchObject({ status: 400, body: { field: 'massRemovalPercent' } });
+    const badRun = await cp.call('POST', `/v1/exports/${exp.id}/runs`, { token: admin, body: { dryRun: 'yes' } });
+    expect(badRun).toMatchObject({ status: 400, body: { field: 'dryRun' } });
+    expect(await runsOf(exp.id)).toEqual([]);
+
+    // An export from before incremental sync keeps upsert.
+    const db = new Client({ connectionString: cp.db.url });
+    await db.connect();
+    const oldId = randomUUID();
+    try {
+      await db.query(
+        `INSERT INTO control_plane.exports (id, tenant_id, name, connection_id, segment_ids, mapping, created_by)
+         VALUES ($1, $2, 'old', $3, '{seg-i}', '{"email":"EMail"}', 'alice')`,
+        [oldId, tenant, connection.id],
+      );
+    } finally {
+      await db.end();
+    }
+    expect((await cp.call('GET', `/v1/exports/${oldId}`, { token: admin })).body).toMatchObject({
+      syncMode: 'upsert',
+      massRemovalPercent: 20,
+    });
+
+    const { body: started } = await cp.call('POST', `/v1/exports/${exp.id}/runs`, {
+      token: admin,
+      body: { dryRun: true, confirmRemovals: true },
+    });
+    const message = (await expectEventually(() => requested(started.runId), {
+      message: 'run-requested',
+    })) as CollectedMessage;
+    const { run } = RunRequestedV1.parse(JSON.parse(message.value ?? 'null'));
+    expect(run).toMatchObject({ syncMode: 'mirror', massRemovalPercent: 20, dryRun: true, confirmRemovals: true });
+    expect(run).not.toHaveProperty('fullResync');
+    const view = async () => (await cp.call('GET', `/v1/runs/${started.runId}`, { token: admin })).body;
+    expect(await view()).toMatchObject({
+      dryRun: true,
+      fullResync: false,
+      confirmRemovals: true,
+      phase: 'extracting',
+      progress: { done: 0, total: 0 },
+    });
+    const id = started.runId;
+    const diff = { duplicates: 0, eligible: 7, delivered: 0, failed: 0, overLimit: 0, overQuota: 0 };
+    await runEvent({ type: 'extraction-completed', ...base(id), extracted: 7 });
+    await expectEventually(async () => (await view()).phase === 'staging', { message: 'staging' });
+    await runEvent({
+      type: 'delivery-started',
+      ...base(id),
+      counts: { ...diff, added: 0, updated: 0, unchanged: 4, removed: 0 },
+    });
+    const sending = await expectEventually(async () => {
+      const v = await view();
+      return v.phase === 'sending' && v;
+    });
+    expect(sending.progress).toEqual({ done: 0, total: 3 });
+    await runEvent({
+      type: 'delivery-progress',
+      ...base(id),
+      counts: { ...diff, delivered: 3, added: 2, updated: 1, unchanged: 4, removed: 1 },
+      phase: 'removing',
+      progress: { done: 1, total: 2 },
+    });
+    // A late progress of the sending phase never moves the run back.
+    await runEvent({ type: 'delivery-progress', ...base(id), counts: { ...diff, delivered: 3 }, phase: 'sending' });
+    await runEvent({ type: 'extraction-completed', ...base(id), extracted: 7 });
+    const removing = await expectEventually(async () => {
+      const v = await view();
+      return v.counts.delivered === 3 && v;
+    });
+    expect(removing).toMatchObject({ phase: 'removing', progress: { done: 1, total: 2 } });
+    await runEvent({
+      type: 'delivery-completed',
+      ...base(id),
+      counts: { ...diff, delivered: 3, added: 2, updated: 1, unchanged: 4, removed: 0 },
+      dryRun: true,
+      notice: { code: 'MASS_REMOVAL_HELD', message: '2 removals held' },
+    });
+    const finished = await expectEventually(async () => {
+      const v = await view();
+      return v.status === 'succeeded' && v;
+    });
+    expect(finished).toMatchObject({
+      phase: 'finished',
+      reason: 'MASS_REMOVAL_HELD',
+      message: '2 removals held',
+      counts: { added: 2, updated: 1, unchanged: 4, removed: 0, delivered: 3 },
     });
   });
 

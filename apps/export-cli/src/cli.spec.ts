@@ -310,6 +310,47 @@ describe('export-cli', () => {
     );
   });
 
+  it('asks for a dry run, a full resync or confirmed removals; shows and watches phases and the diff counts', async () => {
+    const phased = (phase: string, done: number, total: number, status = 'running') => ({
+      ...run(status, 3, 10),
+      dryRun: true,
+      phase,
+      progress: { done, total },
+      counts: { ...run(status, 3, 10).counts, added: 2, updated: 1, unchanged: 7, removed: 1 },
+    });
+    const states = [phased('extracting', 0, 0), phased('sending', 1, 3), phased('removing', 1, 1), phased('finished', 1, 1, 'succeeded')];
+    const h = harness((call) => (call.method === 'POST' ? { runId: 'r1', status: 'queued' } : states.shift() ?? phased('finished', 1, 1, 'succeeded')));
+    expect(await h.run('exports', 'run', 'e1', '--dry-run', '--confirm-removals', '--watch', '--interval', '100')).toBe(0);
+    expect(h.calls[0]).toEqual({ method: 'POST', path: '/v1/exports/e1/runs', body: { dryRun: true, confirmRemovals: true } });
+    expect(h.out.at(-1)).toBe(
+      'run r1 succeeded [dry run: nothing was sent or changed; counts are what a run would do]: delivered 3/10 ' +
+        '(added 2, updated 1, unchanged 7), removed 1, extracted 12, rejected 2, failed 0, over limit 0, over quota 0',
+    );
+    await h.run('exports', 'run', 'e1', '--full-resync');
+    expect(h.calls.at(-1)).toEqual({ method: 'POST', path: '/v1/exports/e1/runs', body: { fullResync: true } });
+    await h.run('exports', 'run', 'e1');
+    expect(h.calls.at(-1)).toEqual({ method: 'POST', path: '/v1/exports/e1/runs', body: {} });
+
+    const show = harness(() => phased('sending', 300, 1000));
+    expect(await show.run('runs', 'show', 'r1')).toBe(0);
+    expect(show.out[0]).toBe('phase sending 300/1000');
+    expect(show.out[1]).toContain('delivered 3/10 (added 2, updated 1, unchanged 7), removed 1');
+    const listed = harness(() => [phased('removing', 1, 2)]);
+    await listed.run('runs', 'list', '--export', 'e1');
+    expect(listed.out[0].split('\n')[0]).toMatch(/^ID +STATUS +PHASE +DRYRUN +TRIGGER +QUEUEDAT +COUNTS\.ADDED +COUNTS\.UPDATED +COUNTS\.UNCHANGED +COUNTS\.REMOVED/);
+    expect(listed.out[0].split('\n')[1]).toMatch(/^r1 +running +removing +true/);
+  });
+
+  it('creates an export with a sync mode and a mass-removal share', async () => {
+    const h = harness(() => ({ id: 'e1' }));
+    const flags = ['exports', 'create', '--name', 'x', '--connection', 'c', '--segments', 's', '--email', 'EMail'];
+    await h.run(...flags, '--sync-mode', 'upsert', '--mass-removal-percent', '10');
+    expect(h.calls[0].body).toMatchObject({ syncMode: 'upsert', massRemovalPercent: 10 });
+    expect(await h.run(...flags, '--sync-mode', 'replace')).toBe(1);
+    expect(await h.run(...flags, '--mass-removal-percent', 'lots')).toBe(1);
+    expect(h.err.at(-1)).toBe('Error: --mass-removal-percent must be an integer, got "lots"');
+  });
+
   it('watch exits non-zero unless the run succeeded, and says why', async () => {
     const h = harness(() => ({
       ...run('skipped'),

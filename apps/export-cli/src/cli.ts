@@ -7,8 +7,10 @@ import {
   type DeadLetterFilter,
   type DeadLetterTopic,
 } from './dead-letters/dead-letters';
+import type { EventPublisher } from './events/kafka-event-publisher';
+import { checkSegmentRefreshed, SEGMENT_REFRESHED_TOPIC } from './events/segment-refreshed-file';
 import { exportBody, type ExportFlags } from './export-body';
-import { COLUMNS, formatError, runSummary, table } from './format';
+import { COLUMNS, formatError, phaseOf, runSummary, table, type RunLike } from './format';
 import { DEV_JWT_SECRET, mintToken, ROLES, tenantOfToken, type TokenOptions } from './token';
 import { watchRun } from './watch';
 
@@ -22,6 +24,8 @@ export interface CliDeps {
   sleep?: (ms: number) => Promise<void>;
   /** The dead-letter topic on the broker (`dead-letters` commands; Kafka access, not the REST API). */
   openDeadLetters?(brokers: string[]): DeadLetterTopic;
+  /** A producer on the broker with the services' TLS/SASL settings (`events publish`). */
+  openPublisher?(brokers: string[]): EventPublisher;
 }
 
 interface DeadLetterOptions {
@@ -32,6 +36,14 @@ interface DeadLetterOptions {
   key?: string;
   since?: string;
   offset?: string[];
+}
+
+interface RunFlags {
+  watch: boolean;
+  interval: string;
+  dryRun: boolean;
+  fullResync: boolean;
+  confirmRemovals: boolean;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -156,6 +168,13 @@ export function buildProgram(deps: CliDeps, setExitCode: (code: number) => void)
     .addOption(new Option('--limit-policy <policy>').choices(['skip', 'truncate']))
     .option('--profile-limit <n>', 'at most n profiles per run (1..100000)')
     .option('--list-name <segmentId=name>', 'Autopilot list of a segment (repeatable)', collect)
+    .addOption(
+      new Option('--sync-mode <mode>', 'mirror: lists hold exactly the segments (leavers removed); upsert: never remove').choices([
+        'mirror',
+        'upsert',
+      ]),
+    )
+    .option('--mass-removal-percent <n>', 'a run removing more than n% of a list removes nothing (default 20)')
     .action(async (o: ExportFlags) =>
       print(await api().request('POST', '/v1/exports', exportBody(o, deps.readFile))),
     );
@@ -164,8 +183,16 @@ export function buildProgram(deps: CliDeps, setExitCode: (code: number) => void)
     .description('run the export now')
     .option('--watch', 'follow the run until it ends', false)
     .option('--interval <ms>', 'poll interval while watching', '1000')
-    .action(async (exportId: string, o: { watch: boolean; interval: string }) => {
-      const accepted = await api().request<{ runId: string }>('POST', `/v1/exports/${id(exportId)}/runs`);
+    .option('--dry-run', 'compute what the run would do (added, updated, unchanged, removed, quota); change nothing', false)
+    .option('--full-resync', 'send every contact again and rebuild what the export knows of Autopilot', false)
+    .option('--confirm-removals', 'apply removals even above the export mass-removal share', false)
+    .action(async (exportId: string, o: RunFlags) => {
+      const body = {
+        ...(o.dryRun ? { dryRun: true } : {}),
+        ...(o.fullResync ? { fullResync: true } : {}),
+        ...(o.confirmRemovals ? { confirmRemovals: true } : {}),
+      };
+      const accepted = await api().request<{ runId: string }>('POST', `/v1/exports/${id(exportId)}/runs`, body);
       if (!o.watch) return print(accepted);
       await watch(accepted.runId, Number(o.interval));
     });
@@ -174,6 +201,15 @@ export function buildProgram(deps: CliDeps, setExitCode: (code: number) => void)
   runs
     .command('get <runId>')
     .action(async (runId: string) => print(await api().request('GET', `/v1/runs/${id(runId)}`)));
+  runs
+    .command('show <runId>')
+    .description('the run in two lines: phase and progress, then status and counts (added, updated, unchanged, removed)')
+    .action(async (runId: string) => {
+      const run = await api().request<RunLike>('GET', `/v1/runs/${id(runId)}`);
+      if (program.opts<{ json: boolean }>().json) return print(run);
+      deps.out(`phase ${phaseOf(run)}`);
+      deps.out(runSummary(run));
+    });
   runs
     .command('list')
     .requiredOption('--export <exportId>')
@@ -199,7 +235,7 @@ export function buildProgram(deps: CliDeps, setExitCode: (code: number) => void)
     .action(async (runId: string) => print(await api().request('POST', `/v1/runs/${id(runId)}/cancel`)));
   runs
     .command('watch <runId>')
-    .description('show delivered/eligible and the status until the run ends; exits 0 only if it succeeded')
+    .description('show the phase, its progress and the status until the run ends; exits 0 only if it succeeded')
     .option('--interval <ms>', 'poll interval', '1000')
     .action((runId: string, o: { interval: string }) => watch(runId, Number(o.interval)));
 
@@ -270,6 +306,48 @@ export function buildProgram(deps: CliDeps, setExitCode: (code: number) => void)
       const replayed = outcomes.filter((x) => x.result !== 'skipped').length;
       deps.err(`${o.dryRun ? 'would replay' : 'replayed'} ${replayed} of ${outcomes.length} selected letter(s)`);
       if (outcomes.length === 0) setExitCode(1);
+    });
+
+  const events = program
+    .command('events')
+    .description(`try the event upstream platforms publish (${SEGMENT_REFRESHED_TOPIC}) by hand`);
+  const checkedEvent = (file: string, fresh: boolean) => {
+    const check = checkSegmentRefreshed(deps.readFile(file), { fresh });
+    if (!check.valid) {
+      for (const problem of check.problems) deps.err(`${file}: ${problem}`);
+      throw new CliError(`${file}: not a valid ${SEGMENT_REFRESHED_TOPIC} event (${check.problems.length} problem(s))`);
+    }
+    return check;
+  };
+  events
+    .command('validate <file>')
+    .description('check a JSON file against the segment-refreshed contract: each field at fault named, exit 1 if any')
+    .action((file: string) => {
+      const { event, key } = checkedEvent(file, false);
+      deps.out(`valid: eventId ${event.eventId}, key ${key}, snapshot ${event.snapshot.format} ${event.snapshot.location}`);
+    });
+  events
+    .command('publish <file>')
+    .description(
+      'validate a segment-refreshed event and publish it, keyed <tenantId>:<segmentId>, with the TLS/SASL settings of the environment (KAFKA_SSL*, KAFKA_SASL_*)',
+    )
+    .addOption(
+      new Option('--brokers <list>', 'Kafka bootstrap servers, comma-separated')
+        .env('KAFKA_BROKERS')
+        .default('127.0.0.1:9092'),
+    )
+    .option('--topic <name>', 'the topic (tests only; upstream platforms publish to the default)', SEGMENT_REFRESHED_TOPIC)
+    .option('--fresh', 'give the event a new eventId and occurredAt = now (a repeated eventId is ignored as a duplicate)', false)
+    .action(async (file: string, o: { brokers: string; topic: string; fresh: boolean }) => {
+      const { event, key, value } = checkedEvent(file, o.fresh);
+      if (!deps.openPublisher) throw new CliError('events publish: no Kafka access in this build');
+      const publisher = deps.openPublisher(list(o.brokers));
+      try {
+        const at = await publisher.publish(o.topic, { key, value });
+        deps.out(`published eventId ${event.eventId} to ${o.topic} partition ${at.partition} offset ${at.offset} (key ${key})`);
+      } finally {
+        await publisher.close();
+      }
     });
 
   const quota = program.command('quota').description("a tenant's monthly profile quota");

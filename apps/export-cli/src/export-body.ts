@@ -12,6 +12,8 @@ export interface ExportFlags {
   limitPolicy?: string;
   profileLimit?: string;
   listName?: string[];
+  syncMode?: string;
+  massRemovalPercent?: string;
 }
 
 const CUSTOM_TYPES = ['string', 'integer', 'float', 'date', 'boolean'];
@@ -53,6 +55,13 @@ export function exportBody(flags: ExportFlags, readFile: (path: string) => strin
     if (!Number.isInteger(n))
       throw new CliError(`--profile-limit must be an integer, got "${flags.profileLimit}"`);
     result['profileLimit'] = n;
+  }
+  if (flags.syncMode) result['syncMode'] = flags.syncMode;
+  if (flags.massRemovalPercent !== undefined) {
+    const n = Number(flags.massRemovalPercent);
+    if (!Number.isInteger(n))
+      throw new CliError(`--mass-removal-percent must be an integer, got "${flags.massRemovalPercent}"`);
+    result['massRemovalPercent'] = n;
   }
   if (!result['name'] || !result['connectionId'] || !result['segmentIds'] || !mapping['email']) {
     throw new CliError(

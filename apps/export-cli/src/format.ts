@@ -43,8 +43,22 @@ export function table(rows: readonly object[], columns: readonly string[]): stri
 
 export const COLUMNS = {
   connections: ['id', 'displayName', 'status', 'allowContributors', 'apiKeyLast4', 'exportUsers'],
-  exports: ['id', 'name', 'connectionId', 'state', 'segmentIds', 'limitPolicy', 'profileLimit'],
-  runs: ['id', 'status', 'trigger', 'queuedAt', 'counts.delivered', 'counts.eligible', 'reason'],
+  exports: ['id', 'name', 'connectionId', 'state', 'segmentIds', 'syncMode', 'limitPolicy', 'profileLimit'],
+  runs: [
+    'id',
+    'status',
+    'phase',
+    'dryRun',
+    'trigger',
+    'queuedAt',
+    'counts.added',
+    'counts.updated',
+    'counts.unchanged',
+    'counts.removed',
+    'counts.delivered',
+    'counts.eligible',
+    'reason',
+  ],
   rejections: ['segmentId', 'partition', 'line', 'profileId', 'stage', 'reason'],
   segments: ['id', 'name', 'memberCount', 'refreshedAt'],
 } as const;
@@ -54,7 +68,15 @@ export interface RunLike {
   status: string;
   reason?: string;
   message?: string;
+  /** Absent from an API before incremental sync. */
+  dryRun?: boolean;
+  phase?: string;
+  progress?: { done: number; total: number };
   counts: {
+    added?: number;
+    updated?: number;
+    unchanged?: number;
+    removed?: number;
     delivered: number;
     eligible: number;
     extracted: number;
@@ -65,12 +87,24 @@ export interface RunLike {
   };
 }
 
-/** The one-line summary printed when a watched run ends. */
+/** The one-line summary printed when a watched run ends (and by `runs show`). */
 export function runSummary(run: RunLike): string {
   const c = run.counts;
   const why = run.reason ? ` (${run.reason}${run.message ? `: ${run.message}` : ''})` : '';
+  const dry = run.dryRun ? ' [dry run: nothing was sent or changed; counts are what a run would do]' : '';
+  const diff =
+    c.added === undefined
+      ? ''
+      : ` (added ${c.added}, updated ${c.updated ?? 0}, unchanged ${c.unchanged ?? 0}), removed ${c.removed ?? 0}`;
   return (
-    `run ${run.id} ${run.status}${why}: delivered ${c.delivered}/${c.eligible}, extracted ${c.extracted}, ` +
+    `run ${run.id} ${run.status}${why}${dry}: delivered ${c.delivered}/${c.eligible}${diff}, extracted ${c.extracted}, ` +
     `rejected ${c.rejected}, failed ${c.failed}, over limit ${c.overLimit}, over quota ${c.overQuota}`
   );
+}
+
+/** A run's phase with the progress of that phase, e.g. `sending 300/1000`. */
+export function phaseOf(run: RunLike): string {
+  if (!run.phase) return run.status;
+  const progress = run.progress && run.progress.total > 0 ? ` ${run.progress.done}/${run.progress.total}` : '';
+  return `${run.phase}${progress}`;
 }

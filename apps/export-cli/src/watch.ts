@@ -11,12 +11,16 @@ export interface WatchOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** Polls the run and draws delivered/eligible with its status until the run ends; returns the final run. */
+/**
+ * Polls the run and draws the progress of its current phase (queued, extracting, staging, sending, removing,
+ * finished) with its status until the run ends; returns the final run. Against an API without phases: the
+ * delivered/eligible count.
+ */
 export async function watchRun(api: Api, runId: string, options: WatchOptions): Promise<RunLike> {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const bar = new SingleBar(
     {
-      format: 'run {runId} |{bar}| {value}/{total} delivered | {status}',
+      format: 'run {runId} |{bar}| {value}/{total} {phase} | {status}',
       stream: options.stream,
       hideCursor: true,
       noTTYOutput: true,
@@ -25,13 +29,19 @@ export async function watchRun(api: Api, runId: string, options: WatchOptions): 
     Presets.shades_classic,
   );
   let run = await api.request<RunLike>('GET', `/v1/runs/${encodeURIComponent(runId)}`);
-  bar.start(Math.max(run.counts.eligible, 1), run.counts.delivered, { runId: run.id, status: run.status });
+  const shown = (r: RunLike) =>
+    r.phase && r.progress
+      ? { done: r.progress.done, total: r.progress.total, phase: r.phase }
+      : { done: r.counts.delivered, total: r.counts.eligible, phase: 'delivered' };
+  let now = shown(run);
+  bar.start(Math.max(now.total, 1), now.done, { runId: run.id, status: run.status, phase: now.phase });
   try {
     while (!TERMINAL.has(run.status)) {
       await sleep(options.intervalMs);
       run = await api.request<RunLike>('GET', `/v1/runs/${encodeURIComponent(runId)}`);
-      bar.setTotal(Math.max(run.counts.eligible, 1));
-      bar.update(run.counts.delivered, { status: run.status });
+      now = shown(run);
+      bar.setTotal(Math.max(now.total, 1));
+      bar.update(now.done, { status: run.status, phase: now.phase });
     }
   } finally {
     bar.stop();

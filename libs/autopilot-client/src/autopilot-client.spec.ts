@@ -111,6 +111,12 @@ describe('AutopilotClient', () => {
     expect(seen[2].body).toEqual({ name: 'New' });
   });
 
+  it('removes a contact from a list with DELETE, not being a member included', async () => {
+    handler = (_req, res) => json(res, 200, { not_modified: true });
+    await expect(client().removeFromList('contactlist_2', 'person_1')).resolves.toBeUndefined();
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(['DELETE /v1/list/contactlist_2/contact/person_1']);
+  });
+
   it('classifies 401 as key-rejected, not retryable', async () => {
     handler = (_req, res) =>
       json(res, 401, { error: 'Unauthorized', message: 'Provided autopilotapikey not valid.' });

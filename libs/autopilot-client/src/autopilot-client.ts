@@ -122,6 +122,15 @@ export class AutopilotClient {
     await this.call('POST /list/:id/contact/:email', () => this.http.post(path), z.unknown());
   }
 
+  /**
+   * Removes a contact (id or e-mail) from a list, never deleting or unsubscribing it; not being a member is not
+   * an error (`not_modified`).
+   */
+  async removeFromList(listId: string, contactIdOrEmail: string): Promise<void> {
+    const path = `/list/${encodeURIComponent(listId)}/contact/${encodeURIComponent(contactIdOrEmail)}`;
+    await this.call('DELETE /list/:id/contact/:id', () => this.http.delete(path), z.unknown());
+  }
+
   private async call<T>(route: string, send: () => Promise<AxiosResponse>, schema: z.ZodType<T>): Promise<T> {
     let response: AxiosResponse;
     try {

@@ -152,6 +152,39 @@ describe('run-events.v1', () => {
     expect(RunEventV1.safeParse(failed).success).toBe(true);
     expect(RunEventV1.safeParse({ ...failed, message: 'bo\u0000om' }).success).toBe(false);
   });
+
+  it('reads delivery events before and after incremental sync (counts, phase, progress, dry run, notice)', () => {
+    const counts = { duplicates: 0, eligible: 10, delivered: 3, failed: 0, overLimit: 0, overQuota: 0 };
+    const before = { ...base, type: 'delivery-progress', counts };
+    expect(RunEventV1.parse(before)).toEqual(before);
+    const after = {
+      ...before,
+      counts: { ...counts, added: 1, updated: 2, unchanged: 7, removed: 4 },
+      phase: 'removing',
+      progress: { done: 4, total: 9 },
+    };
+    expect(RunEventV1.parse(after)).toEqual(after);
+    expect(RunEventV1.safeParse({ ...after, phase: 'dancing' }).success).toBe(false);
+    const completed = {
+      ...base,
+      type: 'delivery-completed',
+      counts: after.counts,
+      dryRun: true,
+      notice: { code: 'MASS_REMOVAL_HELD', message: '30 removals held' },
+    };
+    expect(RunEventV1.parse(completed)).toEqual(completed);
+  });
+});
+
+describe('run spec', () => {
+  it('reads a spec without the incremental-sync fields (upsert, as before) and one with them', () => {
+    const parsed = ContactsMappedV1.parse({ kind: 'end', run, batches: 1, extracted: 1 });
+    expect(parsed.run).not.toHaveProperty('syncMode');
+    const mirror = { ...run, syncMode: 'mirror', massRemovalPercent: 20, dryRun: true, fullResync: false, confirmRemovals: true };
+    expect(ContactsMappedV1.parse({ kind: 'end', run: mirror, batches: 1, extracted: 1 }).run).toEqual(mirror);
+    expect(ContactsMappedV1.safeParse({ kind: 'end', run: { ...run, syncMode: 'replace' }, batches: 1, extracted: 1 }).success).toBe(false);
+    expect(ContactsMappedV1.safeParse({ kind: 'end', run: { ...run, massRemovalPercent: 101 }, batches: 1, extracted: 1 }).success).toBe(false);
+  });
 });
 
 describe('topic registry', () => {

@@ -3,6 +3,8 @@ export * from './common/snapshot';
 export * from './common/mapping';
 export * from './common/run-spec';
 export * from './common/contact';
+export * from './api/connection';
+export * from './api/console';
 export * from './events/segment-refreshed.v1';
 export * from './events/run-requested.v1';
 export * from './events/profiles-extracted.v1';

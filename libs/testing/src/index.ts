@@ -5,3 +5,4 @@ export * from './service-process';
 export * from './stack';
 export * from './api-client';
 export * from './snapshots';
+export * from './ready-child';

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { TOPICS } from '@export/contracts';
 import { Kafka, logLevel, type Consumer, type KafkaConfig } from 'kafkajs';
 
 export const TEST_KAFKA_BROKERS = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
@@ -94,6 +95,21 @@ export async function startGroupAtEnd(groupId: string, topics: readonly string[]
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * The consumer groups each service joins, given its KAFKA_GROUP_ID, with their topics: the control plane's
+ * group and `<group>.run-events`, extraction's, mapping's, delivery's and `<group>-control`.
+ */
+export function serviceConsumerGroups(groupOf: (service: string) => string): [groupId: string, topics: string[]][] {
+  return [
+    [groupOf('connection-management'), [TOPICS.segmentRefreshed.name]],
+    [`${groupOf('connection-management')}.run-events`, [TOPICS.runEvents.name]],
+    [groupOf('segment-extraction'), [TOPICS.runRequested.name]],
+    [groupOf('field-mapping'), [TOPICS.profilesExtracted.name]],
+    [groupOf('autopilot-delivery'), [TOPICS.contactsMapped.name]],
+    [`${groupOf('autopilot-delivery')}-control`, [TOPICS.runControl.name]],
+  ];
 }
 
 /** A port that was free a moment ago on the loopback interface. */

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { createTestDatabase, type TestDatabase } from './database';
-import { TOPICS } from '@export/contracts';
-import { defaultTestKafka, freePort, startGroupAtEnd, type TestKafkaConnection } from './kafka';
+import { defaultTestKafka, freePort, serviceConsumerGroups, startGroupAtEnd, type TestKafkaConnection } from './kafka';
 import { startServiceProcess, WORKSPACE_ROOT, type ServiceProcess } from './service-process';
 import { TEST_SNAPSHOT_ROOT } from './snapshots';
 
@@ -55,6 +54,9 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** Redis of the tests: REDIS_URL (a container's, see tools/scripts/with-infrastructure.ts), else the local one. */
+export const TEST_REDIS_URL = process.env['REDIS_URL'] || 'redis://127.0.0.1:6379';
+
 export const DEV_JWT_SECRET = 'dev-only-auth-jwt-secret-for-local-development';
 /** The development default of INTERNAL_AUTH_SECRET (service tokens between delivery and the control plane). */
 export const DEV_INTERNAL_AUTH_SECRET = 'dev-only-internal-auth-secret-for-local-development';
@@ -100,14 +102,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // not the history that other tests left on the shared broker.
   const stackId = randomBytes(4).toString('hex');
   const group = (service: string) => `${service}-${stackId}`;
-  await Promise.all([
-    startGroupAtEnd(group('connection-management'), [TOPICS.segmentRefreshed.name], kafka),
-    startGroupAtEnd(`${group('connection-management')}.run-events`, [TOPICS.runEvents.name], kafka),
-    startGroupAtEnd(group('segment-extraction'), [TOPICS.runRequested.name], kafka),
-    startGroupAtEnd(group('field-mapping'), [TOPICS.profilesExtracted.name], kafka),
-    startGroupAtEnd(group('autopilot-delivery'), [TOPICS.contactsMapped.name], kafka),
-    startGroupAtEnd(`${group('autopilot-delivery')}-control`, [TOPICS.runControl.name], kafka),
-  ]);
+  await Promise.all(serviceConsumerGroups(group).map(([groupId, topics]) => startGroupAtEnd(groupId, topics, kafka)));
   const deliveries: ServiceProcess[] = [];
   const launchers = new Map<string, () => Promise<ServiceProcess>>();
 
@@ -135,7 +130,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const deliveryPort = index === 0 ? ports.delivery : await port(4 + index);
     const service = await start(`autopilot-delivery-${index}`, 'autopilot-delivery', deliveryPort, {
       DATABASE_URL: databaseUrl,
-      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_URL: TEST_REDIS_URL,
       CONTROL_PLANE_URL: internalUrl,
       AUTOPILOT_BASE_URL: `${simulatorUrl}/v1`,
       AUTOPILOT_RATE_LIMIT_RPS: String(deliveryRps),

@@ -124,7 +124,10 @@ export class LedgerRetentionRepository {
     return result.rowCount ?? 0;
   }
 
-  /** Seeds the export's state from a succeeded run when it is the export's newest succeeded run. */
+  /**
+   * Seeds the export's state from a succeeded run when it is the export's newest succeeded run (a run decided
+   * before incremental sync); for an export that has its destination state, drops that superseded state.
+   */
   private async seedExportState(client: PoolClient, runId: string): Promise<boolean> {
     await client.query('BEGIN');
     try {
@@ -133,13 +136,34 @@ export class LedgerRetentionRepository {
         export_id: string | null;
         state: string;
         finished_at: Date;
+        dry_run: boolean;
       }>(
-        `SELECT tenant_id, spec->>'exportId' AS export_id, state, COALESCE(finished_at, now()) AS finished_at
+        `SELECT tenant_id, spec->>'exportId' AS export_id, state, COALESCE(finished_at, now()) AS finished_at,
+                COALESCE((spec->>'dryRun')::boolean, false) AS dry_run
            FROM delivery.runs WHERE run_id = $1 AND contacts_purged_at IS NULL AND state IN ${ENDED}`,
         [runId],
       );
       const run = rows[0];
-      if (!run || run.state !== 'succeeded' || !run.export_id) {
+      // A dry run delivered nothing: it never stands for what Autopilot holds.
+      if (!run || run.state !== 'succeeded' || !run.export_id || run.dry_run) {
+        await client.query('COMMIT');
+        return false;
+      }
+      // Since incremental sync, runs write the export's destination state as they send: once an export has
+      // it, what its last run delivered here is superseded (and personal data is not kept twice).
+      const superseded = await client.query(
+        'SELECT 1 FROM delivery.destination_exports WHERE tenant_id = $1 AND export_id = $2 LIMIT 1',
+        [run.tenant_id, run.export_id],
+      );
+      if ((superseded.rowCount ?? 0) > 0) {
+        await client.query('DELETE FROM delivery.export_contacts WHERE tenant_id = $1 AND export_id = $2', [
+          run.tenant_id,
+          run.export_id,
+        ]);
+        await client.query('DELETE FROM delivery.export_state WHERE tenant_id = $1 AND export_id = $2', [
+          run.tenant_id,
+          run.export_id,
+        ]);
         await client.query('COMMIT');
         return false;
       }

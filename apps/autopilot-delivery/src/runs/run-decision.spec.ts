@@ -78,6 +78,27 @@ describe('decide', () => {
     });
   });
 
+  it('counts only the contacts to send (added + updated) against the quota, unchanged ones stay eligible', () => {
+    expect(decide({ ...base, quotaPerMonth: 150, quotaUsed: 60, changed: 5 })).toEqual({
+      action: 'deliver',
+      eligible: 100,
+      overLimit: 0,
+      overQuota: 0,
+      duplicates: 20,
+      reserve: 5,
+    });
+    expect(decide({ ...base, limitPolicy: 'truncate', quotaPerMonth: 70, quotaUsed: 60, changed: 30 })).toMatchObject({
+      eligible: 80,
+      overQuota: 20,
+      reserve: 10,
+    });
+    expect(decide({ ...base, quotaPerMonth: 70, quotaUsed: 60, changed: 30 })).toMatchObject({
+      action: 'skip',
+      reason: 'QUOTA_EXCEEDED',
+      counts: { overQuota: 20 },
+    });
+  });
+
   it('names the UTC month', () => {
     expect(quotaMonth(new Date('2026-11-30T23:59:59-05:00'))).toBe('2026-12');
   });

@@ -18,13 +18,21 @@ export interface DecisionInput {
   quotaUsed: number;
   /** Staging stopped early (a skip run certain to be skipped): `unique` is a lower bound. */
   partial?: boolean;
+  /**
+   * Contacts among the first `min(unique, limit)` that are sent (added or updated): only they count against the
+   * quota. Absent: all of them (a full send).
+   */
+  changed?: number;
 }
 
 export type Decision =
   | { action: 'skip'; reason: SkipReason; message: string; counts: DeliveryCounts }
   | {
       action: 'deliver';
-      /** The first `eligible` contacts by seq are sent; the next `overQuota`, then `overLimit`, are not. */
+      /**
+       * Within the limit: `eligible` contacts (sent or unchanged), then `overQuota` changed ones that the quota
+       * leaves out; `overLimit` past the limit.
+       */
       eligible: number;
       overLimit: number;
       overQuota: number;
@@ -59,25 +67,26 @@ export function decide(input: DecisionInput): Decision {
     withinLimit = limit;
   }
 
+  const changed = Math.min(input.changed ?? withinLimit, withinLimit);
   let overQuota = 0;
   if (input.quotaPerMonth !== null) {
     const available = Math.max(0, input.quotaPerMonth - input.quotaUsed);
-    if (withinLimit > available) {
+    if (changed > available) {
       if (input.limitPolicy === 'skip') {
         return {
           action: 'skip',
           reason: 'QUOTA_EXCEEDED',
           message:
-            `${withinLimit} profiles exceed the tenant's remaining monthly quota of ${available} ` +
+            `${changed} profiles to send exceed the tenant's remaining monthly quota of ${available} ` +
             `(${input.quotaUsed} of ${input.quotaPerMonth} used); nothing was sent`,
-          counts: { ...zero, overLimit, overQuota: withinLimit - available },
+          counts: { ...zero, overLimit, overQuota: changed - available },
         };
       }
-      overQuota = withinLimit - available;
+      overQuota = changed - available;
     }
   }
   const eligible = withinLimit - overQuota;
-  return { action: 'deliver', eligible, overLimit, overQuota, duplicates, reserve: eligible };
+  return { action: 'deliver', eligible, overLimit, overQuota, duplicates, reserve: changed - overQuota };
 }
 
 /** Calendar month in UTC, as quotas count it. */

@@ -1,7 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { RunSpec, type DeliveryCounts } from '@export/contracts';
+import { MAX_PROFILES_PER_RUN, RunSpec, type DeliveryCounts } from '@export/contracts';
 import type { Pool, PoolClient } from 'pg';
 import { inTransaction, PG_POOL } from '../database/database.module';
+import {
+  classifyContacts,
+  planRemovals,
+  seedDestination,
+  type RemovalPlan,
+  type SegmentLists,
+} from '../sync/destination-diff';
 import { decide, quotaMonth, type Decision } from './run-decision';
 
 export interface LeasedRun {
@@ -28,6 +35,17 @@ export interface QuotaChange {
   revision: number;
 }
 
+/** Where sent contacts are recorded: the export's destination state (see markSent). */
+export interface DestinationWrite {
+  tenantId: string;
+  connectionId: string;
+  exportId: string;
+  /** Contact id Autopilot returned, by normalised e-mail. */
+  contactIds: Record<string, string>;
+  /** Autopilot list id of each segment of the run. */
+  lists: SegmentLists;
+}
+
 export type TerminalState = 'succeeded' | 'failed' | 'canceled';
 
 /**
@@ -46,7 +64,7 @@ export class LeaseLostError extends Error {
  * share mode for the statement. A takeover (`lease`, FOR UPDATE SKIP LOCKED) therefore never lands in the
  * middle of such a write, and a write after a takeover finds no row and changes nothing.
  */
-const HELD = `SELECT run_id FROM delivery.runs WHERE run_id = $1 AND lease_owner = $2 FOR SHARE`;
+export const HELD = `SELECT run_id FROM delivery.runs WHERE run_id = $1 AND lease_owner = $2 FOR SHARE`;
 
 interface RunRow {
   run_id: string;
@@ -115,36 +133,49 @@ export class RunsRepository {
   }
 
   /**
-   * Decides a ready run in one transaction: counts, profile limit, quota reservation (the tenant's month row
-   * is locked, so instances deciding runs of one tenant at once can never overshoot), contact statuses.
-   * `announce` publishes the outcome before the commit: if publishing fails nothing is decided.
+   * Decides a ready run in one transaction: the diff against the export's destination state (seeded first by a
+   * real run), profile limit, quota reservation of the contacts to send (the tenant's month row is locked, so
+   * instances deciding runs of one tenant at once can never overshoot), a mirror run's removals and the
+   * mass-removal guard, contact statuses. A dry run reserves nothing and seeds nothing. `announce` publishes
+   * the outcome before the commit: if publishing fails nothing is decided.
    */
   async decide(
     owner: string,
     run: LeasedRun,
+    lists: SegmentLists,
     announce: (decision: Decision, counts: DeliveryCounts, quota: QuotaChange | null) => Promise<void>,
-  ): Promise<Decision | null> {
+  ): Promise<(Decision & { removals?: RemovalPlan }) | null> {
     return inTransaction(this.pool, async (tx) => {
       const locked = await tx.query<{ mapped: number; staging_stopped: boolean }>(
         `SELECT mapped, staging_stopped FROM delivery.runs WHERE run_id = $1 AND state = 'ready' AND lease_owner = $2 FOR UPDATE`,
         [run.runId, owner],
       );
       if (locked.rowCount === 0) return null;
+      const { spec } = run;
       const { rows } = await tx.query<{ unique: number }>(
         'SELECT count(*)::int AS unique FROM delivery.run_contacts WHERE run_id = $1',
         [run.runId],
       );
       const unique = rows[0].unique;
+      const limit = Math.min(spec.profileLimit, MAX_PROFILES_PER_RUN);
+      // The diff joins a run's contacts (up to 100,000 and more) with the export's state. Statistics of these
+      // tables are often stale (a run's rows arrive within seconds; autovacuum may be off), and a planner that
+      // believes them tiny picks a nested loop: 100,000 x 100,000 comparisons. Hash and merge joins only.
+      await tx.query('SET LOCAL enable_nestloop = off');
+      const certainSkip = spec.limitPolicy === 'skip' && unique > limit;
+      if (!certainSkip && !spec.dryRun) await seedDestination(tx, spec, lists);
+      const diff = certainSkip ? undefined : await classifyContacts(tx, spec, lists, limit);
       const month = quotaMonth(new Date());
       const quotaUsed = await this.lockQuota(tx, run.tenantId, month);
       const decision = decide({
         mapped: locked.rows[0].mapped,
         unique,
-        profileLimit: run.spec.profileLimit,
-        limitPolicy: run.spec.limitPolicy,
-        quotaPerMonth: run.spec.quotaPerMonth,
+        profileLimit: spec.profileLimit,
+        limitPolicy: spec.limitPolicy,
+        quotaPerMonth: spec.quotaPerMonth,
         quotaUsed,
         partial: locked.rows[0].staging_stopped,
+        changed: diff ? diff.added + diff.updated : undefined,
       });
 
       if (decision.action === 'skip') {
@@ -157,35 +188,42 @@ export class RunsRepository {
         return decision;
       }
 
-      const used = quotaUsed + decision.reserve;
-      const { rows: reserved } = await tx.query<{ revision: string }>(
-        'UPDATE delivery.quota_usage SET used = $3, revision = revision + 1 WHERE tenant_id = $1 AND month = $2 RETURNING revision',
-        [run.tenantId, month, used],
-      );
-      if (decision.overLimit + decision.overQuota > 0) {
-        // Stable order: seq (the source order), e-mail only breaks ties.
+      let quota: QuotaChange | null = null;
+      if (!spec.dryRun) {
+        const used = quotaUsed + decision.reserve;
+        const { rows: reserved } = await tx.query<{ revision: string }>(
+          'UPDATE delivery.quota_usage SET used = $3, revision = revision + 1 WHERE tenant_id = $1 AND month = $2 RETURNING revision',
+          [run.tenantId, month, used],
+        );
+        quota = { month, used, revision: Number(reserved[0].revision) };
+      }
+      if (decision.overQuota > 0) {
+        // The changed contacts past what the quota allows, in the stable order (seq, then e-mail).
         await tx.query(
-          `UPDATE delivery.run_contacts c SET status = CASE WHEN r.rn > $3 THEN 'over_limit' ELSE 'over_quota' END
-           FROM (SELECT email, row_number() OVER (ORDER BY seq, email) AS rn FROM delivery.run_contacts WHERE run_id = $1) r
+          `UPDATE delivery.run_contacts c SET status = 'over_quota'
+           FROM (SELECT email, row_number() OVER (ORDER BY seq, email) AS rn FROM delivery.run_contacts
+                  WHERE run_id = $1 AND status = 'pending') r
            WHERE c.run_id = $1 AND c.email = r.email AND r.rn > $2`,
-          [run.runId, decision.eligible, decision.eligible + decision.overQuota],
+          [run.runId, decision.reserve],
         );
       }
+      const removals = spec.syncMode === 'mirror' ? await planRemovals(tx, spec, lists) : undefined;
       await tx.query(
         `UPDATE delivery.runs SET state = 'delivering', duplicates = $2, over_limit = $3, over_quota = $4,
-           quota_month = $5, quota_reserved = $6, started_at = now() WHERE run_id = $1`,
-        [run.runId, decision.duplicates, decision.overLimit, decision.overQuota, month, decision.reserve],
+           quota_month = $5, quota_reserved = $6, removals_held = $7, started_at = now() WHERE run_id = $1`,
+        [
+          run.runId,
+          decision.duplicates,
+          decision.overLimit,
+          decision.overQuota,
+          spec.dryRun ? null : month,
+          spec.dryRun ? 0 : decision.reserve,
+          removals?.held ? removals.removals : 0,
+        ],
       );
-      const counts: DeliveryCounts = {
-        duplicates: decision.duplicates,
-        eligible: decision.eligible,
-        delivered: 0,
-        failed: 0,
-        overLimit: decision.overLimit,
-        overQuota: decision.overQuota,
-      };
-      await announce(decision, counts, { month, used, revision: Number(reserved[0].revision) });
-      return decision;
+      const { pending: _pending, ...counts } = await this.counts(run.runId, tx, spec.dryRun === true);
+      await announce(decision, counts, quota);
+      return { ...decision, removals };
     });
   }
 
@@ -205,18 +243,47 @@ export class RunsRepository {
   }
 
   /**
-   * Marks contacts sent, only while `owner` holds the run's lease (else LeaseLostError, nothing changed).
+   * Marks contacts sent, only while `owner` holds the run's lease (else LeaseLostError, nothing changed), and in
+   * the same statement records them in the export's destination state (contact ids Autopilot returned, md5 of
+   * the contact as sent, segments and their lists; a leaver's earlier lists stay until its removal). Called only
+   * after Autopilot confirmed the call: a crash before leaves the contact pending, to be sent again.
    * Returns how many were pending until now (a contact is counted once, whoever sent it).
    */
-  async markSent(owner: string, runId: string, emails: string[]): Promise<number> {
+  async markSent(owner: string, runId: string, emails: string[], destination?: DestinationWrite): Promise<number> {
     if (emails.length === 0) return 0;
     const { rows } = await this.pool.query<{ held: number; changed: number }>(
       `WITH held AS (${HELD}),
        changed AS (
          UPDATE delivery.run_contacts c SET status = 'sent', reason = NULL FROM held
-         WHERE c.run_id = held.run_id AND c.email = ANY($3::text[]) AND c.status = 'pending' RETURNING 1)
+         WHERE c.run_id = held.run_id AND c.email = ANY($3::text[]) AND c.status = 'pending'
+         RETURNING c.email, c.contact, c.segment_ids),
+       recorded AS (
+         INSERT INTO delivery.destination_contacts AS d
+           (tenant_id, connection_id, export_id, email, contact_id, contact_hash, segment_ids, list_ids, run_id)
+         SELECT $4, $5, $6, ch.email, $7::jsonb ->> ch.email, md5(ch.contact::text), ch.segment_ids,
+                ARRAY(SELECT COALESCE($8::jsonb ->> x.s, '') FROM unnest(ch.segment_ids) WITH ORDINALITY AS x(s, i) ORDER BY x.i),
+                $1
+           FROM changed ch WHERE $4::text IS NOT NULL
+         ON CONFLICT (tenant_id, connection_id, export_id, email) DO UPDATE SET
+           contact_id = COALESCE(EXCLUDED.contact_id, d.contact_id),
+           contact_hash = EXCLUDED.contact_hash,
+           segment_ids = ARRAY(SELECT o.s FROM unnest(d.segment_ids, d.list_ids) WITH ORDINALITY AS o(s, l, i)
+                                WHERE o.s <> ALL(EXCLUDED.segment_ids) ORDER BY o.i) || EXCLUDED.segment_ids,
+           list_ids = ARRAY(SELECT o.l FROM unnest(d.segment_ids, d.list_ids) WITH ORDINALITY AS o(s, l, i)
+                             WHERE o.s <> ALL(EXCLUDED.segment_ids) ORDER BY o.i) || EXCLUDED.list_ids,
+           run_id = EXCLUDED.run_id, updated_at = now()
+         RETURNING 1)
        SELECT (SELECT count(*) FROM held)::int AS held, (SELECT count(*) FROM changed)::int AS changed`,
-      [runId, owner, emails],
+      [
+        runId,
+        owner,
+        emails,
+        destination?.tenantId ?? null,
+        destination?.connectionId ?? null,
+        destination?.exportId ?? null,
+        JSON.stringify(destination?.contactIds ?? {}),
+        JSON.stringify(destination?.lists ?? {}),
+      ],
     );
     if (rows[0].held === 0) throw new LeaseLostError(runId);
     return rows[0].changed;
@@ -246,38 +313,55 @@ export class RunsRepository {
     });
   }
 
+  /**
+   * The run's counts. `planned` (a dry run): what the run would do, its contacts still pending and its
+   * removals not made: added/updated/removed as planned, delivered = added + updated.
+   */
   async counts(
     runId: string,
     client: Pool | PoolClient = this.pool,
+    planned = false,
   ): Promise<DeliveryCounts & { pending: number }> {
     const { rows } = await client.query<{
       duplicates: number;
       over_limit: number;
       over_quota: number;
       unique: number;
-      delivered: number;
+      added: number;
+      updated: number;
+      unchanged: number;
       failed: number;
       pending: number;
+      removed: number;
     }>(
-      `SELECT r.duplicates, r.over_limit, r.over_quota, c.unique, c.delivered, c.failed, c.pending
+      `SELECT r.duplicates, r.over_limit, r.over_quota, c.unique, c.added, c.updated, c.unchanged, c.failed, c.pending,
+              x.removed
        FROM delivery.runs r, LATERAL (
          SELECT count(*)::int AS unique,
-                count(*) FILTER (WHERE status = 'sent')::int AS delivered,
+                count(*) FILTER (WHERE status = ANY($2::text[]) AND change IS DISTINCT FROM 'updated')::int AS added,
+                count(*) FILTER (WHERE status = ANY($2::text[]) AND change = 'updated')::int AS updated,
+                count(*) FILTER (WHERE status = 'unchanged')::int AS unchanged,
                 count(*) FILTER (WHERE status = 'failed')::int AS failed,
                 count(*) FILTER (WHERE status = 'pending')::int AS pending
-         FROM delivery.run_contacts WHERE run_id = r.run_id) c
+         FROM delivery.run_contacts WHERE run_id = r.run_id) c, LATERAL (
+         SELECT count(*)::int AS removed FROM delivery.run_removals
+          WHERE run_id = r.run_id AND action = 'remove' AND status = ANY($3::text[])) x
        WHERE r.run_id = $1`,
-      [runId],
+      [runId, planned ? ['sent', 'pending'] : ['sent'], planned ? ['done', 'pending'] : ['done']],
     );
     const r = rows[0];
     return {
       duplicates: r.duplicates,
       eligible: r.unique - r.over_limit - r.over_quota,
-      delivered: r.delivered,
+      delivered: r.added + r.updated,
       failed: r.failed,
       overLimit: r.over_limit,
       overQuota: r.over_quota,
-      pending: r.pending,
+      added: r.added,
+      updated: r.updated,
+      unchanged: r.unchanged,
+      removed: r.removed,
+      pending: planned ? 0 : r.pending,
     };
   }
 
@@ -291,27 +375,29 @@ export class RunsRepository {
     runId: string,
     state: TerminalState,
     failure: { code: string; message: string } | null,
-    announce: (counts: DeliveryCounts, quota: QuotaChange | null) => Promise<void>,
+    announce: (counts: DeliveryCounts, quota: QuotaChange | null, removalsHeld: number) => Promise<void>,
+    { planned = false }: { planned?: boolean } = {},
   ): Promise<DeliveryCounts | null> {
     return inTransaction(this.pool, async (tx) => {
       const locked = await tx.query<{
         tenant_id: string;
         quota_month: string | null;
         quota_reserved: number;
+        removals_held: number;
       }>(
-        `SELECT tenant_id, quota_month, quota_reserved FROM delivery.runs
+        `SELECT tenant_id, quota_month, quota_reserved, removals_held FROM delivery.runs
          WHERE run_id = $1 AND lease_owner = $2 AND state IN ('ready', 'delivering') FOR UPDATE`,
         [runId, owner],
       );
       if (locked.rowCount === 0) return null;
-      const { tenant_id: tenantId, quota_month: month, quota_reserved: reserved } = locked.rows[0];
+      const { tenant_id: tenantId, quota_month: month, quota_reserved: reserved, removals_held: held } = locked.rows[0];
       if (failure) {
         await tx.query(
           `UPDATE delivery.run_contacts SET status = 'failed', reason = $2 WHERE run_id = $1 AND status = 'pending'`,
           [runId, failure.message.slice(0, 500)],
         );
       }
-      const { pending: _pending, ...counts } = await this.counts(runId, tx);
+      const { pending: _pending, ...counts } = await this.counts(runId, tx, planned);
       let quota: QuotaChange | null = null;
       const giveBack = reserved - counts.delivered;
       if (month && giveBack > 0) {
@@ -328,7 +414,7 @@ export class RunsRepository {
            finished_at = now(), lease_owner = NULL, lease_expires_at = NULL WHERE run_id = $1`,
         [runId, state, Math.min(reserved, counts.delivered), failure?.code ?? null, failure?.message ?? null],
       );
-      await announce(counts, quota);
+      await announce(counts, quota, held);
       return counts;
     });
   }

@@ -57,7 +57,7 @@ function context(client: ChunkContext['client']) {
       lists['seg-a'] = 'contactlist_a2';
       return true;
     },
-    onSent: async (emails) => void sent.push(...emails),
+    onSent: async (done) => void sent.push(...done.map((d) => d.email)),
     onFailed: async (failures) => void failed.push(...failures),
   };
   return { ctx, sent, failed, refreshes: () => refreshed };

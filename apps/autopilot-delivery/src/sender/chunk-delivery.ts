@@ -12,6 +12,11 @@ export interface ContactFailure {
   reason: string;
 }
 
+export interface SentContact {
+  email: string;
+  contactId?: string;
+}
+
 export interface ChunkContext {
   client: Pick<AutopilotClient, 'bulkUpsert' | 'upsertContact' | 'addToList'>;
   call: PacedCall;
@@ -22,8 +27,11 @@ export interface ChunkContext {
    * them) again. Resolves true when it did, false when it already did once for this run.
    */
   refreshLists(): Promise<boolean>;
-  /** Called right after each successful call, so the ledger is current when a crash happens. */
-  onSent(emails: string[]): Promise<void>;
+  /**
+   * Called right after each successful call, so the ledger is current when a crash happens; with the contact id
+   * Autopilot returned for each (when it said).
+   */
+  onSent(sent: SentContact[]): Promise<void>;
   onFailed(failures: ContactFailure[]): Promise<void>;
 }
 
@@ -38,12 +46,12 @@ export interface ChunkContext {
  */
 export async function deliverChunk(ctx: ChunkContext, contacts: PendingContact[]): Promise<void> {
   if (contacts.length === 0) return;
-  let landed: Set<string>;
+  let landed: Map<string, string>;
   try {
     const result = await ctx.call('POST /contacts', () =>
       ctx.client.bulkUpsert(contacts.map((c) => payload(ctx, c))),
     );
-    landed = new Set(result.emailContactMap.keys());
+    landed = result.emailContactMap;
   } catch (error) {
     if (isAutopilotFailure(error, 'not-found') && (await ctx.refreshLists())) return deliverChunk(ctx, contacts);
     if (isAutopilotFailure(error, 'refused'))
@@ -64,6 +72,7 @@ export async function deliverChunk(ctx: ChunkContext, contacts: PendingContact[]
   }
 
   const stored: PendingContact[] = [];
+  const contactIds = new Map(landed);
   const failed: ContactFailure[] = [];
   for (const contact of contacts) {
     if (landed.has(contact.email)) {
@@ -71,7 +80,10 @@ export async function deliverChunk(ctx: ChunkContext, contacts: PendingContact[]
       continue;
     }
     try {
-      await ctx.call('POST /contact', () => ctx.client.upsertContact(payload(ctx, contact)));
+      contactIds.set(
+        contact.email,
+        await ctx.call('POST /contact', () => ctx.client.upsertContact(payload(ctx, contact))),
+      );
       stored.push(contact);
     } catch (error) {
       if (!isContactRefusal(error)) throw error;
@@ -88,7 +100,11 @@ export async function deliverChunk(ctx: ChunkContext, contacts: PendingContact[]
   }
   failed.push(...unjoined);
   const refused = new Set(unjoined.map((f) => f.email));
-  await ctx.onSent(stored.filter((c) => !refused.has(c.email)).map((c) => c.email));
+  await ctx.onSent(
+    stored
+      .filter((c) => !refused.has(c.email))
+      .map((c) => ({ email: c.email, contactId: contactIds.get(c.email) })),
+  );
   await ctx.onFailed(failed);
 }
 

@@ -12,7 +12,7 @@ import type { PacedCall } from './autopilot-caller';
  * row locks held, no session idle in a transaction). If the session dies, PostgreSQL drops the lock with it.
  */
 export class ListsService {
-  private readonly known = new Map<string, string>();
+  private readonly ids = new Map<string, string>();
 
   constructor(private readonly pool: Pool) {}
 
@@ -23,11 +23,16 @@ export class ListsService {
     title: string,
   ): Promise<string> {
     const memo = `${hash}:${title}`; // the hash is hex: the first colon separates
-    const cached = this.known.get(memo);
+    const cached = this.ids.get(memo);
     if (cached) return cached;
     const listId = (await this.find(this.pool, hash, title)) ?? (await this.lookUpOrCreate(client, call, hash, title, memo));
-    this.known.set(memo, listId);
+    this.ids.set(memo, listId);
     return listId;
+  }
+
+  /** The list id the ledger knows for the title, without calling Autopilot (undefined when never resolved). */
+  async knownId(hash: string, title: string): Promise<string | undefined> {
+    return this.ids.get(`${hash}:${title}`) ?? (await this.find(this.pool, hash, title));
   }
 
   /**
@@ -37,7 +42,7 @@ export class ListsService {
    */
   async forget(hash: string, title: string, staleListId: string): Promise<void> {
     const memo = `${hash}:${title}`;
-    if (this.known.get(memo) === staleListId) this.known.delete(memo);
+    if (this.ids.get(memo) === staleListId) this.ids.delete(memo);
     await this.pool.query('DELETE FROM delivery.lists WHERE key_hash = $1 AND title = $2 AND list_id = $3', [
       hash,
       title,

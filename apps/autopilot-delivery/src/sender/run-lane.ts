@@ -1,6 +1,5 @@
-import { AutopilotClient, isAutopilotFailure } from '@export/autopilot-client';
-import { AppError, errorMessage } from '@export/errors';
-import type { DeliveryCounts, RunFailureCode } from '@export/contracts';
+import { AutopilotClient } from '@export/autopilot-client';
+import type { DeliveryCounts, DeliveryPhase, RunFailureCode } from '@export/contracts';
 import type { Logger } from 'pino';
 import type { DeliveryMetrics } from '../metrics/delivery.metrics';
 import { keyHash, KeyRejectedError, type KeyPacer } from '../pacing/key-pacer';
@@ -8,22 +7,27 @@ import type { RunEventBody, RunEventsPublisher } from '../runs/run-events.publis
 import {
   LeaseLostError,
   type LeasedRun,
-  type PendingContact,
   type QuotaChange,
   type RunsRepository,
   type TerminalState,
 } from '../runs/runs.repository';
-import { RateLimitedTooLongError, type AutopilotCaller, type PacedCall } from './autopilot-caller';
-import { deliverChunk } from './chunk-delivery';
+import type { AutopilotCaller, PacedCall } from './autopilot-caller';
+import { deliverChunk, type SentContact } from './chunk-delivery';
+import type { RemovalsRepository } from '../sync/removals.repository';
+import { massRemovalMessage } from '../sync/destination-diff';
 import type { Credentials, CredentialsClient } from './credentials.client';
 import type { ListsService } from './lists.service';
+import { PendingFeed } from './pending-feed';
+import { removeLeavers } from './removal-phase';
 import { RunLists } from './run-lists';
+import { destinationFailure, fetchCredentials, RunFailure, RunNoLongerConfirmed } from './lane-failures';
 
 export type LaneStop = 'shutdown' | 'lease-lost' | 'canceled';
 
 export interface LaneDeps {
   owner: string;
   repo: RunsRepository;
+  removals: RemovalsRepository;
   events: RunEventsPublisher;
   credentials: CredentialsClient;
   pacer: KeyPacer;
@@ -35,24 +39,12 @@ export interface LaneDeps {
   logger: Logger;
 }
 
-const PAGE = 1000;
-const BULK = 100;
-
-class RunFailure extends Error {
-  constructor(
-    readonly code: RunFailureCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-class RunNoLongerConfirmed extends Error {}
-
 /**
- * Delivers one leased run: decides it (limit, quota) if it is fresh, then sends its pending contacts from
- * the ledger in bulk calls, several in flight, each paced per key through Redis. Ends the run (succeeded,
- * failed, canceled) or, when stopped for a shutdown or a lost lease, leaves it to be resumed.
+ * Delivers one leased run: decides it if it is fresh (the diff against the export's destination state, limit,
+ * quota, removals), then sends its added and updated contacts from the ledger in bulk calls, several in flight,
+ * each paced per key through Redis, then (mirror) removes its leavers from their lists. A dry run ends right
+ * after the decision, having called nothing. Ends the run (succeeded, failed, canceled) or, when stopped for a
+ * shutdown or a lost lease, leaves it to be resumed.
  */
 export class RunLane {
   private readonly controller = new AbortController();
@@ -61,6 +53,7 @@ export class RunLane {
   private progressBusy = false;
   private dirty = false;
   private started = performance.now();
+  private phase: DeliveryPhase = 'sending';
 
   constructor(
     private readonly run: LeasedRun,
@@ -83,13 +76,11 @@ export class RunLane {
 
   async execute(): Promise<void> {
     const { signal } = this.controller;
+    const { spec } = this.run;
     let credentials: Credentials | undefined;
     try {
       if (this.run.cancelRequested) return await this.finish('canceled', null);
-      if (this.run.state === 'ready' && !(await this.decide())) return;
-      this.started = performance.now();
-      this.progressTimer = setInterval(() => void this.tick(), 1000);
-      credentials = await this.credentials();
+      credentials = await fetchCredentials(this.run, this.deps, this.controller.signal, this.log);
       const hash = keyHash(credentials.apiKey);
       const client = new AutopilotClient({
         baseUrl: this.deps.autopilot.baseUrl,
@@ -97,9 +88,29 @@ export class RunLane {
         timeoutMs: this.deps.autopilot.timeoutMs,
       });
       const call = this.deps.caller.forKey(hash, signal, this.log, credentials.keyVersion);
-      const lists = new RunLists(this.deps.lists, client, call, hash, this.run.spec.segments);
+      const lists = new RunLists(this.deps.lists, client, call, hash, spec.segments);
+      // The diff sees only the lists the ledger knows (no call): a dry run sees exactly what the next run sees.
+      if (this.run.state === 'ready' && !(await this.decide(await lists.known()))) return;
+      if (spec.dryRun) return await this.finish('succeeded', null);
+      this.started = performance.now();
+      this.progressTimer = setInterval(() => void this.tick(), 1000);
       await lists.resolve();
       await this.deliverAll(client, call, lists);
+      if (spec.syncMode === 'mirror') {
+        this.phase = 'removing';
+        this.dirty = true;
+        const refused = await removeLeavers({
+          owner: this.deps.owner,
+          spec,
+          repo: this.deps.removals,
+          client,
+          call,
+          workers: this.deps.callsPerRun,
+          signal,
+          onProgress: () => (this.dirty = true),
+        });
+        if (refused > 0) this.log.warn({ refused }, 'Autopilot refused some removals; the next run tries them again');
+      }
       await this.finish('succeeded', null);
     } catch (error) {
       await this.onError(error, credentials);
@@ -144,38 +155,18 @@ export class RunLane {
       return;
     }
     if (reason === 'lease-lost') return void this.log.warn('lease lost; another instance continues the run');
-    if (error instanceof RateLimitedTooLongError)
-      return void (await this.finish('failed', { code: 'RATE_LIMITED_TOO_LONG', message: error.message }));
-    if (isAutopilotFailure(error, 'forbidden')) {
-      await this.finish('failed', {
-        code: 'DESTINATION_FORBIDDEN',
-        message: `Autopilot refused the key this action (403): ${error.message}`,
-      });
-      return;
-    }
-    if (isAutopilotFailure(error, 'not-found')) {
-      await this.finish('failed', {
-        code: 'DESTINATION_LIST_MISSING',
-        message: `Autopilot answered 404 again after the run's lists were looked up again: ${error.message}`,
-      });
-      return;
-    }
-    if (isAutopilotFailure(error, 'unavailable')) {
-      await this.finish('failed', {
-        code: 'DESTINATION_UNAVAILABLE',
-        message: `Autopilot stayed unavailable: ${error.message}`,
-      });
-      return;
-    }
+    const destination = destinationFailure(error);
+    if (destination) return void (await this.finish('failed', destination));
     // Database or broker trouble: leave the run leased until the lease expires, then anyone resumes it.
     this.log.error({ err: error }, 'delivery interrupted; the run resumes when its lease expires');
   }
 
-  /** Returns true when the run is to be delivered. */
-  private async decide(): Promise<boolean> {
+  /** Returns true when the run is to be delivered (or, a dry run, ended as decided). */
+  private async decide(lists: Record<string, string>): Promise<boolean> {
     const decision = await this.deps.repo.decide(
       this.deps.owner,
       this.run,
+      lists,
       async (decision, counts, quota) => {
         const events: RunEventBody[] = [];
         if (decision.action === 'skip') {
@@ -193,41 +184,17 @@ export class RunLane {
       return false;
     }
     this.log.info(
-      { eligible: decision.eligible, overLimit: decision.overLimit, overQuota: decision.overQuota },
+      {
+        eligible: decision.eligible,
+        overLimit: decision.overLimit,
+        overQuota: decision.overQuota,
+        removals: decision.removals?.removals,
+        removalsHeld: decision.removals?.held,
+        dryRun: this.run.spec.dryRun === true,
+      },
       'delivery started',
     );
     return true;
-  }
-
-  private async credentials(): Promise<Credentials> {
-    const { connectionId } = this.run.spec;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const credentials = await this.deps.credentials.get(connectionId, this.run.tenantId, this.run.runId);
-        if (credentials.status === 'deleted')
-          throw new RunFailure('CONNECTION_MISSING', `Connection ${connectionId} was deleted`);
-        if (
-          credentials.status === 'needs-attention' ||
-          (await this.deps.pacer.isDead(keyHash(credentials.apiKey), credentials.keyVersion))
-        ) {
-          throw new KeyRejectedError();
-        }
-        return credentials;
-      } catch (error) {
-        if (error instanceof AppError && error.kind === 'not-found')
-          throw new RunFailure('CONNECTION_MISSING', error.message);
-        if (error instanceof AppError && error.kind === 'conflict')
-          throw new RunNoLongerConfirmed(error.message);
-        if (error instanceof AppError && error.kind === 'upstream-unavailable') {
-          const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
-          this.log.warn({ err: errorMessage(error), delayMs: delay }, 'credentials unavailable; retrying');
-          await new Promise((resolve) => setTimeout(resolve, delay));
-          this.controller.signal.throwIfAborted();
-          continue;
-        }
-        throw error;
-      }
-    }
   }
 
   private async deliverAll(
@@ -247,8 +214,13 @@ export class RunLane {
         call,
         listIdOf: (segmentId: string) => lists.idOf(segmentId),
         refreshLists: () => lists.refreshOnce(),
-        onSent: async (emails: string[]) => {
-          metrics.delivered.inc(await repo.markSent(this.deps.owner, runId, emails));
+        onSent: async (sent: SentContact[]) => {
+          const contactIds: Record<string, string> = {};
+          for (const { email, contactId } of sent) if (contactId) contactIds[email] = contactId;
+          const { tenantId, connectionId, exportId } = this.run.spec;
+          const emails = sent.map((c) => c.email);
+          const destination = { tenantId, connectionId, exportId, contactIds, lists: lists.all() };
+          metrics.delivered.inc(await repo.markSent(this.deps.owner, runId, emails, destination));
           this.dirty = true;
         },
         onFailed: async (failures: { email: string; reason: string }[]) => {
@@ -294,10 +266,14 @@ export class RunLane {
       }
       if (!this.dirty) return;
       this.dirty = false;
-      const { pending: _pending, ...counts } = await this.deps.repo.progress(this.deps.owner, this.run.runId);
+      const { pending, ...counts } = await this.deps.repo.progress(this.deps.owner, this.run.runId);
+      const progress =
+        this.phase === 'removing'
+          ? await this.deps.removals.progress(this.run.runId)
+          : { done: counts.delivered + counts.failed, total: counts.delivered + counts.failed + pending };
       await this.deps.events.publish(
         this.run,
-        [{ type: 'delivery-progress', counts }],
+        [{ type: 'delivery-progress', counts, phase: this.phase, progress }],
         this.run.correlationId,
       );
     } catch (error) {
@@ -324,12 +300,13 @@ export class RunLane {
           this.run.runId,
           state,
           failure,
-          async (counts, quota) => {
+          async (counts, quota, removalsHeld) => {
             const events: RunEventBody[] = [...before];
             if (quota) events.push(this.quotaEvent(quota));
-            events.push(this.finalEvent(state, failure, counts));
+            events.push(this.finalEvent(state, failure, counts, removalsHeld));
             await this.deps.events.publish(this.run, events, this.run.correlationId);
           },
+          { planned: this.run.spec.dryRun === true },
         );
         if (counts) {
           this.deps.metrics.runDuration.observe(
@@ -351,8 +328,19 @@ export class RunLane {
     state: TerminalState,
     failure: { code: RunFailureCode; message: string } | null,
     counts: DeliveryCounts,
+    removalsHeld: number,
   ): RunEventBody {
-    if (state === 'succeeded') return { type: 'delivery-completed', counts };
+    if (state === 'succeeded') {
+      const { spec } = this.run;
+      return {
+        type: 'delivery-completed',
+        counts,
+        ...(spec.dryRun ? { dryRun: true } : {}),
+        ...(removalsHeld > 0
+          ? { notice: { code: 'MASS_REMOVAL_HELD', message: massRemovalMessage(removalsHeld, spec) } }
+          : {}),
+      };
+    }
     if (state === 'canceled') return { type: 'run-canceled', counts };
     return {
       type: 'run-failed',
@@ -366,37 +354,5 @@ export class RunLane {
   private quotaEvent(quota: QuotaChange): RunEventBody {
     this.deps.metrics.quotaUsed.set({ tenant_id: this.run.tenantId, month: quota.month }, quota.used);
     return { type: 'quota-usage', month: quota.month, used: quota.used, revision: quota.revision };
-  }
-}
-
-/** Pending contacts in seq order, handed out in chunks of at most 100 to concurrent workers. */
-class PendingFeed {
-  private buffer: PendingContact[] = [];
-  private cursor = -1;
-  private exhausted = false;
-  private loading?: Promise<void>;
-
-  constructor(
-    private readonly repo: RunsRepository,
-    private readonly runId: string,
-  ) {}
-
-  async next(signal: AbortSignal): Promise<PendingContact[]> {
-    while (this.buffer.length === 0 && !this.exhausted) {
-      signal.throwIfAborted();
-      this.loading ??= this.load().finally(() => (this.loading = undefined));
-      await this.loading;
-    }
-    signal.throwIfAborted();
-    return this.buffer.splice(0, BULK);
-  }
-
-  private async load(): Promise<void> {
-    const rows = await this.repo.pending(this.runId, this.cursor, PAGE);
-    if (rows.length === 0) this.exhausted = true;
-    else {
-      this.cursor = rows[rows.length - 1].seq;
-      this.buffer.push(...rows);
-    }
   }
 }

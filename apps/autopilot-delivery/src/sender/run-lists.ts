@@ -27,6 +27,24 @@ export class RunLists {
     }
   }
 
+  /**
+   * The list id of each segment as the ledger knows it, with no call to Autopilot (what a run's diff uses, so a
+   * dry run and the next real run see the same lists); segments whose list was never resolved are left out.
+   */
+  async known(): Promise<Record<string, string>> {
+    const known: Record<string, string> = {};
+    for (const segment of this.segments) {
+      const id = await this.lists.knownId(this.keyHash, segment.listName);
+      if (id) known[segment.segmentId] = id;
+    }
+    return known;
+  }
+
+  /** The resolved list id of each segment (after `resolve`). */
+  all(): Record<string, string> {
+    return Object.fromEntries(this.ids);
+  }
+
   idOf(segmentId: string): string | undefined {
     return this.ids.get(segmentId);
   }

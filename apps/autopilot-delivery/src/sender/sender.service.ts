@@ -11,6 +11,7 @@ import { DeliveryMetrics } from '../metrics/delivery.metrics';
 import { KeyPacer } from '../pacing/key-pacer';
 import { RunEventsPublisher } from '../runs/run-events.publisher';
 import { RunsRepository } from '../runs/runs.repository';
+import { RemovalsRepository } from '../sync/removals.repository';
 import { AutopilotCaller } from './autopilot-caller';
 import { CredentialsClient } from './credentials.client';
 import { ListsService } from './lists.service';
@@ -45,6 +46,7 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
     this.deps = {
       owner: this.owner,
       repo,
+      removals: new RemovalsRepository(pool),
       events,
       pacer,
       metrics,
@@ -87,8 +89,11 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
       try {
         const free = this.config.DELIVERY_MAX_RUNS - this.lanes.size;
         if (free > 0) {
-          for (const run of await this.repo.lease(this.owner, free, this.config.DELIVERY_LEASE_MS))
-            this.start(new RunLane(run, this.deps));
+          for (const run of await this.repo.lease(this.owner, free, this.config.DELIVERY_LEASE_MS)) {
+            // A run whose lease ran out while this instance stalled comes back to it: its lane is still at work
+            // (same owner, so the fence cannot tell two lanes apart). Leasing it again only renewed the lease.
+            if (!this.lanes.has(run.runId)) this.start(new RunLane(run, this.deps));
+          }
         }
         // Renewed every quarter of the lease: a holder is taken over only after missing three renewals.
         if (Date.now() - lastRenewal >= this.config.DELIVERY_LEASE_MS / 4) {

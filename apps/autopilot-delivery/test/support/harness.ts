@@ -225,6 +225,8 @@ export function runSpec(overrides: Partial<RunSpec> & { tenantId: string; connec
 export interface ContactRow {
   email: string;
   segmentId?: string;
+  /** Default: `F<seq>`. */
+  firstName?: string;
 }
 
 /** Publishes a run as mapping would: batches of `batchSize` (seq = position), then `end`. */
@@ -246,7 +248,7 @@ export async function publishRun(
         seq: start + i,
         email: r.email.trim().toLowerCase(),
         segmentId: r.segmentId ?? run.segments[0].segmentId,
-        contact: { Email: r.email, FirstName: `F${start + i}` },
+        contact: { Email: r.email, FirstName: r.firstName ?? `F${start + i}` },
       })),
     });
     if (start + batchSize >= rows.length) break;
@@ -332,3 +334,31 @@ export async function startDeliveryTestEnvironment(databasePrefix: string) {
   };
 }
 export type DeliveryTestEnvironment = Awaited<ReturnType<typeof startDeliveryTestEnvironment>>;
+
+/** A contact as the simulator's control API shows it. */
+export interface SimContact {
+  email: string;
+  fields: Record<string, unknown>;
+  lists: string[];
+  upserts: number;
+  unsubscribed: boolean;
+}
+
+/**
+ * A tenant with its own connection and Autopilot account (a simulator key), known to the stub control plane:
+ * what the simulator holds for it and how many requests its key made.
+ */
+export async function createTenant(environment: Pick<DeliveryTestEnvironment, 'sim' | 'controlPlane'>) {
+  const { sim, controlPlane } = environment;
+  const tenantId = uid('tenant');
+  const connectionId = uid('conn');
+  const apiKey = `key-${randomUUID()}`;
+  const account = uid('account');
+  await axios.post(`${sim.url}/__sim/keys`, { key: apiKey, account });
+  controlPlane.connections.set(connectionId, { tenantId, apiKey, status: 'active' });
+  const contacts = async () =>
+    (await axios.get(`${sim.url}/__sim/contacts`, { params: { account, limit: 10_000 } })).data
+      .contacts as SimContact[];
+  const requests = async () => (await sim.stats()).keys[apiKey]?.requests ?? 0;
+  return { tenantId, connectionId, apiKey, account, contacts, requests };
+}

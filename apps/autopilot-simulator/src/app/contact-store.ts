@@ -8,161 +8,22 @@ import {
   customFieldName,
   customFieldType,
 } from './contact-schema';
+import { LIST_PAGE_SIZE, ListRecord } from './list-record';
 
-/** Members per page of `GET /list/{id}/contacts`. */
-export const LIST_PAGE_SIZE = 100;
+export { LIST_PAGE_SIZE } from './list-record';
+import type {
+  StoredContact,
+  CustomFieldDefinition,
+  ResubscribeViolation,
+  DuplicateListTitle,
+  UpsertContext,
+  BulkUpsertOptions,
+  BulkUpsertResult,
+  ListPage,
+  StoreAnomalies,
+} from './store-types';
 
-export interface StoredContact {
-  contactId: string;
-  account: string;
-  /** lower-cased Email, the merge key; null for a contact created without Email */
-  emailKey: string | null;
-  /** standard (and unknown top-level) fields as last sent */
-  fields: Record<string, unknown>;
-  /** custom fields by their `type--Name` key */
-  custom: Record<string, unknown>;
-  lists: Set<string>;
-  unsubscribed: boolean;
-  createdAt: number;
-  updatedAt: number;
-  /** how many upserts touched this contact */
-  upserts: number;
-}
-
-export interface CustomFieldDefinition {
-  name: string;
-  fieldType: CustomFieldType;
-  key: string;
-}
-
-export interface ResubscribeViolation {
-  account: string;
-  apiKey: string;
-  email: string | null;
-  contactId: string;
-  at: number;
-}
-
-export interface DuplicateListTitle {
-  account: string;
-  title: string;
-  /** `POST /list` calls that named an existing title */
-  attempts: number;
-}
-
-export interface UpsertContext {
-  apiKey: string;
-  now: number;
-}
-
-export interface BulkUpsertOptions {
-  /** a contact whose Email this accepts makes the whole request fail with 400 */
-  isRejected?: (email: string) => boolean;
-  /** a contact whose Email this accepts is silently left out (not stored, not in the map) */
-  isDropped?: (email: string) => boolean;
-}
-
-export interface BulkUpsertResult {
-  contact_ids: string[];
-  email_contact_map: Record<string, string>;
-}
-
-export interface ListPage {
-  contacts: StoredContact[];
-  total: number;
-  bookmark?: string;
-}
-
-/** Counters the product is judged by; all of them should stay at zero in a correct run. */
-export interface StoreAnomalies {
-  resubscribeViolations: ResubscribeViolation[];
-  duplicateListTitles: DuplicateListTitle[];
-  /** emails sent twice (in any letter case) within one bulk request */
-  duplicateEmailsInBulk: number;
-  /** contacts created by `POST /contact` without Email (never merged) */
-  contactsWithoutEmail: number;
-  /** top-level contact keys that are not Autopilot standard fields, with how often they were sent */
-  unknownFields: Record<string, number>;
-}
-
-/**
- * A list's members in the order they joined. Paging resumes after a sequence number, so members
- * removed between pages never shift the remaining ones; removals leave tombstones that are compacted
- * once they outnumber live members.
- */
-class ListRecord {
-  readonly members = new Map<string, number>();
-  private seqs: number[] = [];
-  private ids: string[] = [];
-  private nextSeq = 1;
-  private tombstones = 0;
-
-  constructor(
-    readonly listId: string,
-    readonly title: string,
-    readonly createdAt: number,
-  ) {}
-
-  add(contactId: string): boolean {
-    if (this.members.has(contactId)) return false;
-    const seq = this.nextSeq++;
-    this.members.set(contactId, seq);
-    this.seqs.push(seq);
-    this.ids.push(contactId);
-    return true;
-  }
-
-  remove(contactId: string): boolean {
-    if (!this.members.delete(contactId)) return false;
-    this.tombstones++;
-    if (this.tombstones > 1024 && this.tombstones > this.members.size) this.compact();
-    return true;
-  }
-
-  /** Up to `size` member ids after sequence number `afterSeq`, and whether more follow. */
-  page(afterSeq: number, size: number): { ids: string[]; lastSeq: number; more: boolean } {
-    const ids: string[] = [];
-    let lastSeq = afterSeq;
-    let i = this.firstIndexAfter(afterSeq);
-    for (; i < this.ids.length && ids.length < size; i++) {
-      if (this.isLive(i)) {
-        ids.push(this.ids[i]);
-        lastSeq = this.seqs[i];
-      }
-    }
-    while (i < this.ids.length && !this.isLive(i)) i++;
-    return { ids, lastSeq, more: i < this.ids.length };
-  }
-
-  private isLive(index: number): boolean {
-    return this.members.get(this.ids[index]) === this.seqs[index];
-  }
-
-  private firstIndexAfter(seq: number): number {
-    let low = 0;
-    let high = this.seqs.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (this.seqs[mid] <= seq) low = mid + 1;
-      else high = mid;
-    }
-    return low;
-  }
-
-  private compact(): void {
-    const seqs: number[] = [];
-    const ids: string[] = [];
-    for (let i = 0; i < this.ids.length; i++) {
-      if (this.isLive(i)) {
-        seqs.push(this.seqs[i]);
-        ids.push(this.ids[i]);
-      }
-    }
-    this.seqs = seqs;
-    this.ids = ids;
-    this.tombstones = 0;
-  }
-}
+export type * from './store-types';
 
 class AccountData {
   readonly contactsById = new Map<string, StoredContact>();

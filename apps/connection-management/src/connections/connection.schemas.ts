@@ -1,25 +1,2 @@
-import { z } from 'zod';
-
-const DisplayName = z.string().trim().min(1).max(200);
-const ApiKey = z.string().trim().min(8, 'must be at least 8 characters').max(500);
-const ExportUsers = z.array(z.string().trim().min(1).max(200)).max(200);
-
-export const CreateConnectionBody = z.object({
-  displayName: DisplayName,
-  apiKey: ApiKey,
-  allowContributors: z.boolean().default(false),
-  /** Data leaves the platform's compliance boundary: the admin must accept that explicitly. */
-  privacyConsent: z.literal(true, {
-    error: 'the data-privacy notice must be accepted (privacyConsent: true)',
-  }),
-  addMeAsExportUser: z.boolean().default(false),
-});
-export type CreateConnectionBody = z.infer<typeof CreateConnectionBody>;
-
-export const UpdateConnectionBody = z.object({
-  displayName: DisplayName.optional(),
-  apiKey: ApiKey.optional(),
-  allowContributors: z.boolean().optional(),
-  exportUsers: ExportUsers.optional(),
-});
-export type UpdateConnectionBody = z.infer<typeof UpdateConnectionBody>;
+// The bodies are shared with the web console (libs/contracts/src/api): one schema for the form and the API.
+export { CreateConnectionBody, UpdateConnectionBody } from '@export/contracts';

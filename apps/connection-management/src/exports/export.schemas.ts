@@ -1,4 +1,13 @@
-import { FieldMapping, Id, LimitPolicy, MAX_PROFILES_PER_RUN, ProfileLimit } from '@export/contracts';
+import {
+  DEFAULT_MASS_REMOVAL_PERCENT,
+  FieldMapping,
+  Id,
+  LimitPolicy,
+  MassRemovalPercent,
+  MAX_PROFILES_PER_RUN,
+  ProfileLimit,
+  SyncMode,
+} from '@export/contracts';
 import { z } from 'zod';
 
 const ListName = z.string().trim().min(1).max(200);
@@ -22,6 +31,9 @@ const fields = {
   limitPolicy: LimitPolicy,
   profileLimit: ProfileLimit,
   listNames: z.record(Id, ListName),
+  syncMode: SyncMode,
+  /** A run removing more than this share (percent) of a list removes nothing (MASS_REMOVAL_HELD). */
+  massRemovalPercent: MassRemovalPercent,
 };
 
 export const CreateExportBody = z.object({
@@ -29,6 +41,9 @@ export const CreateExportBody = z.object({
   limitPolicy: fields.limitPolicy.default('skip'),
   profileLimit: fields.profileLimit.default(MAX_PROFILES_PER_RUN),
   listNames: fields.listNames.default({}),
+  // Exports created from now on mirror their segments; those created before keep `upsert` (migration).
+  syncMode: fields.syncMode.default('mirror'),
+  massRemovalPercent: fields.massRemovalPercent.default(DEFAULT_MASS_REMOVAL_PERCENT),
 });
 export type CreateExportBody = z.infer<typeof CreateExportBody>;
 

@@ -1,4 +1,4 @@
-import type { FieldMapping, LimitPolicy } from '@export/contracts';
+import type { FieldMapping, LimitPolicy, SyncMode } from '@export/contracts';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { PG_POOL } from '../database/database.module';
@@ -13,6 +13,8 @@ export interface ExportSettings {
   limitPolicy: LimitPolicy;
   profileLimit: number;
   listNames: Record<string, string>;
+  syncMode: SyncMode;
+  massRemovalPercent: number;
 }
 
 export interface ExportRecord extends ExportSettings {
@@ -33,13 +35,15 @@ interface ExportRow {
   limit_policy: LimitPolicy;
   profile_limit: number;
   list_names: Record<string, string>;
+  sync_mode: SyncMode;
+  mass_removal_percent: number;
   created_by: string;
   created_at: Date;
   updated_at: Date;
 }
 
 const COLUMNS =
-  'id, tenant_id, name, connection_id, segment_ids, mapping, limit_policy, profile_limit, list_names, created_by, created_at, updated_at';
+  'id, tenant_id, name, connection_id, segment_ids, mapping, limit_policy, profile_limit, list_names, sync_mode, mass_removal_percent, created_by, created_at, updated_at';
 
 function toRecord(row: ExportRow): ExportRecord {
   return {
@@ -52,15 +56,27 @@ function toRecord(row: ExportRow): ExportRecord {
     limitPolicy: row.limit_policy,
     profileLimit: row.profile_limit,
     listNames: row.list_names,
+    syncMode: row.sync_mode,
+    massRemovalPercent: row.mass_removal_percent,
     createdBy: row.created_by,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
 }
 
-/** The settings as query parameters, in the column order insert and update both use (name .. list_names). */
+/** The settings as query parameters, in the column order insert and update both use (name .. mass_removal_percent). */
 function settingsValues(s: ExportSettings): unknown[] {
-  return [s.name, s.connectionId, s.segmentIds, s.mapping, s.limitPolicy, s.profileLimit, s.listNames];
+  return [
+    s.name,
+    s.connectionId,
+    s.segmentIds,
+    s.mapping,
+    s.limitPolicy,
+    s.profileLimit,
+    s.listNames,
+    s.syncMode,
+    s.massRemovalPercent,
+  ];
 }
 
 @Injectable()
@@ -69,8 +85,9 @@ export class ExportsRepository {
 
   async insert(tenant: TenantId, id: string, s: ExportSettings, createdBy: string): Promise<ExportRecord> {
     const { rows } = await this.pool.query<ExportRow>(
-      `INSERT INTO exports (id, tenant_id, name, connection_id, segment_ids, mapping, limit_policy, profile_limit, list_names, created_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
+      `INSERT INTO exports (id, tenant_id, name, connection_id, segment_ids, mapping, limit_policy, profile_limit, list_names,
+                            sync_mode, mass_removal_percent, created_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${COLUMNS}`,
       [id, tenant, ...settingsValues(s), createdBy],
     );
     return toRecord(rows[0]);
@@ -109,7 +126,7 @@ export class ExportsRepository {
   ): Promise<ExportRecord | undefined> {
     const { rows } = await db.query<ExportRow>(
       `UPDATE exports SET name = $3, connection_id = $4, segment_ids = $5, mapping = $6, limit_policy = $7, profile_limit = $8,
-              list_names = $9, updated_at = now()
+              list_names = $9, sync_mode = $10, mass_removal_percent = $11, updated_at = now()
         WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
       [tenant, id, ...settingsValues(s)],
     );

@@ -35,6 +35,8 @@ export function toExportView(e: ExportRecord): ExportView {
     limitPolicy: e.limitPolicy,
     profileLimit: e.profileLimit,
     listNames: e.listNames,
+    syncMode: e.syncMode,
+    massRemovalPercent: e.massRemovalPercent,
     createdBy: e.createdBy,
     createdAt: e.createdAt.toISOString(),
     updatedAt: e.updatedAt.toISOString(),
@@ -91,6 +93,8 @@ export class ExportsService {
       limitPolicy: changes.limitPolicy ?? current.limitPolicy,
       profileLimit: changes.profileLimit ?? current.profileLimit,
       listNames: changes.listNames ?? current.listNames,
+      syncMode: changes.syncMode ?? current.syncMode,
+      massRemovalPercent: changes.massRemovalPercent ?? current.massRemovalPercent,
     };
     await this.checkReferences(principal, merged);
     const updated = await this.exportsRepo.update(principal.tenantId, id, merged);

@@ -10,6 +10,12 @@ export interface QuotaRecord {
   used: number;
 }
 
+/** The month's figure at the end of a UTC day (the newest figure recorded that day). */
+export interface QuotaDayRecord {
+  day: string;
+  used: number;
+}
+
 /** Calendar month in UTC, as quotas count it. */
 export function currentMonth(now = new Date()): string {
   return now.toISOString().slice(0, 7);
@@ -42,10 +48,6 @@ export class QuotasRepository {
   }
 
   /**
-   * Usage reported by delivery is absolute for its month; reports from runs on different partitions may
-   * arrive out of order, so the larger figure of a month wins and a newer month replaces an older one.
-   */
-  /**
    * Records delivery's figure of a tenant's month. With a revision, the newest figure wins (a give-back lowers
    * it); without one (older producers), the higher figure of a month wins. A later month replaces an earlier.
    */
@@ -56,8 +58,11 @@ export class QuotasRepository {
     revision?: number,
     db: Queryable = this.pool,
   ): Promise<void> {
+    // The figure that wins is also the figure of today (of the month's last day for a late event of an
+    // earlier month): the per-day history follows the same rules without a second decision.
     await db.query(
-      `INSERT INTO tenant_quotas (tenant_id, profiles_per_month, month, used, usage_revision) VALUES ($1, NULL, $2, $3, $4)
+      `WITH recorded AS (
+       INSERT INTO tenant_quotas (tenant_id, profiles_per_month, month, used, usage_revision) VALUES ($1, NULL, $2, $3, $4)
        ON CONFLICT (tenant_id) DO UPDATE SET
          used = CASE
            WHEN tenant_quotas.month < EXCLUDED.month THEN EXCLUDED.used
@@ -71,8 +76,28 @@ export class QuotasRepository {
           OR (tenant_quotas.month = EXCLUDED.month
               AND (EXCLUDED.usage_revision IS NULL
                    OR tenant_quotas.usage_revision IS NULL
-                   OR EXCLUDED.usage_revision > tenant_quotas.usage_revision))`,
+                   OR EXCLUDED.usage_revision > tenant_quotas.usage_revision))
+       RETURNING tenant_id, month, used)
+       INSERT INTO tenant_quota_days (tenant_id, day, used)
+       SELECT tenant_id,
+              LEAST(GREATEST((now() AT TIME ZONE 'UTC')::date, to_date(month || '-01', 'YYYY-MM-DD')),
+                    (to_date(month || '-01', 'YYYY-MM-DD') + interval '1 month' - interval '1 day')::date),
+              used
+       FROM recorded
+       ON CONFLICT (tenant_id, day) DO UPDATE SET used = EXCLUDED.used`,
       [tenant, month, used, revision ?? null],
     );
+  }
+
+  /** The month's recorded day figures, oldest first (days without a report are absent). */
+  async days(tenant: TenantId, month = currentMonth()): Promise<QuotaDayRecord[]> {
+    const { rows } = await this.pool.query<{ day: string; used: number }>(
+      `SELECT to_char(day, 'YYYY-MM-DD') AS day, used FROM tenant_quota_days
+       WHERE tenant_id = $1 AND day >= to_date($2 || '-01', 'YYYY-MM-DD')
+         AND day < to_date($2 || '-01', 'YYYY-MM-DD') + interval '1 month'
+       ORDER BY day`,
+      [tenant, month],
+    );
+    return rows;
   }
 }

@@ -8,6 +8,7 @@ import {
   RunsRepository,
   type RejectionRecord,
   type RunCounts,
+  type RunPhase,
   type RunRecord,
   type RunStatus,
 } from './runs.repository';
@@ -22,6 +23,13 @@ export interface RunView {
   queuedAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /** A dry run: its counts are what a real run would do; nothing was called or changed. */
+  dryRun: boolean;
+  fullResync: boolean;
+  confirmRemovals: boolean;
+  phase: RunPhase;
+  /** Of the current phase. */
+  progress: { done: number; total: number };
   counts: RunCounts;
 }
 
@@ -36,6 +44,11 @@ export function toRunView(r: RunRecord): RunView {
     queuedAt: r.queuedAt.toISOString(),
     startedAt: r.startedAt?.toISOString() ?? null,
     finishedAt: r.finishedAt?.toISOString() ?? null,
+    dryRun: r.options.dryRun,
+    fullResync: r.options.fullResync,
+    confirmRemovals: r.options.confirmRemovals,
+    phase: r.phase,
+    progress: r.progress,
     counts: r.counts,
   };
 }

@@ -1,13 +1,13 @@
 import { Controller, Get, HttpCode, Post, Query, Req, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { UserAuthGuard } from '../auth/user-auth.guard';
 import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { correlationIdOf } from '../http/correlation-id.middleware';
-import { IdParam } from '../http/id-param';
+import { IdParam, openApiSchema } from '../http/id-param';
 import { idempotencyKeyOf } from '../http/idempotency-key';
 import { RunHistoryService, toRunView, type RunView } from './run-history.service';
-import { RunsService } from './runs.service';
+import { RunRequestBody, RunsService } from './runs.service';
 
 @ApiTags('runs')
 @ApiBearerAuth()
@@ -27,8 +27,9 @@ export class RunsController {
     required: false,
     description: 'Per export, kept 24 h: the same key answers with the same run and queues nothing new',
   })
+  @ApiBody({ schema: openApiSchema(RunRequestBody), required: false })
   request(@CurrentPrincipal() principal: Principal, @IdParam('id') id: string, @Req() req: Request) {
-    return this.runs.requestOnDemand(principal, id, correlationIdOf(req), idempotencyKeyOf(req));
+    return this.runs.requestOnDemand(principal, id, correlationIdOf(req), idempotencyKeyOf(req), req.body);
   }
 
   @Get('exports/:id/runs')

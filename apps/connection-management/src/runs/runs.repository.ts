@@ -14,10 +14,30 @@ export interface RunCounts {
   rejected: number;
   duplicates: number;
   eligible: number;
+  /** Sent because new to the export. */
+  added: number;
+  /** Sent because their fields or lists changed. */
+  updated: number;
+  /** Eligible, not sent (nothing changed). */
+  unchanged: number;
+  /** Leavers removed from a segment's list (mirror). */
+  removed: number;
+  /** added + updated. */
   delivered: number;
   failed: number;
   overLimit: number;
   overQuota: number;
+}
+
+/** Where a run is, in order: a run only ever moves forward. */
+export const RUN_PHASES = ['queued', 'extracting', 'staging', 'sending', 'removing', 'finished'] as const;
+export type RunPhase = (typeof RUN_PHASES)[number];
+
+/** How a run was asked for. */
+export interface RunOptions {
+  dryRun: boolean;
+  fullResync: boolean;
+  confirmRemovals: boolean;
 }
 
 export interface RunRecord {
@@ -32,6 +52,10 @@ export interface RunRecord {
   queuedAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  options: RunOptions;
+  phase: RunPhase;
+  /** Of the current phase. */
+  progress: { done: number; total: number };
   counts: RunCounts;
 }
 
@@ -55,10 +79,21 @@ interface RunRow {
   failed: number;
   over_limit: number;
   over_quota: number;
+  added: number;
+  updated: number;
+  unchanged: number;
+  removed: number;
+  dry_run: boolean;
+  full_resync: boolean;
+  confirm_removals: boolean;
+  phase: RunPhase;
+  progress_done: number;
+  progress_total: number;
 }
 
 const COLUMNS = `id, tenant_id, export_id, status, trigger, reason, message, correlation_id, queued_at, started_at, finished_at,
-  extracted, rejected, duplicates, eligible, delivered, failed, over_limit, over_quota`;
+  extracted, rejected, duplicates, eligible, delivered, failed, over_limit, over_quota, added, updated, unchanged, removed,
+  dry_run, full_resync, confirm_removals, phase, progress_done, progress_total`;
 
 function toRecord(r: RunRow): RunRecord {
   return {
@@ -73,11 +108,18 @@ function toRecord(r: RunRow): RunRecord {
     queuedAt: r.queued_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
+    options: { dryRun: r.dry_run, fullResync: r.full_resync, confirmRemovals: r.confirm_removals },
+    phase: r.phase,
+    progress: { done: r.progress_done, total: r.progress_total },
     counts: {
       extracted: r.extracted,
       rejected: r.rejected,
       duplicates: r.duplicates,
       eligible: r.eligible,
+      added: r.added,
+      updated: r.updated,
+      unchanged: r.unchanged,
+      removed: r.removed,
       delivered: r.delivered,
       failed: r.failed,
       overLimit: r.over_limit,
@@ -92,6 +134,8 @@ export interface NewRun {
   trigger: RunTrigger;
   eventId: string;
   correlationId: string;
+  /** Absent: a plain run. */
+  options?: RunOptions;
 }
 
 export interface RejectionRecord extends RowRejection {
@@ -105,9 +149,20 @@ export class RunsRepository {
   /** Queues a run; false when this export already has a run for this event (a redelivered event). */
   async insertQueued(tenant: TenantId, run: NewRun, db: Queryable): Promise<boolean> {
     const { rowCount } = await db.query(
-      `INSERT INTO runs (id, tenant_id, export_id, status, trigger, event_id, correlation_id)
-       VALUES ($1, $2, $3, 'queued', $4, $5, $6) ON CONFLICT (export_id, event_id) DO NOTHING`,
-      [run.id, tenant, run.exportId, run.trigger, run.eventId, run.correlationId],
+      `INSERT INTO runs (id, tenant_id, export_id, status, trigger, event_id, correlation_id, dry_run, full_resync,
+                         confirm_removals)
+       VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9) ON CONFLICT (export_id, event_id) DO NOTHING`,
+      [
+        run.id,
+        tenant,
+        run.exportId,
+        run.trigger,
+        run.eventId,
+        run.correlationId,
+        run.options?.dryRun ?? false,
+        run.options?.fullResync ?? false,
+        run.options?.confirmRemovals ?? false,
+      ],
     );
     return (rowCount ?? 0) > 0;
   }
@@ -203,7 +258,8 @@ export class RunsRepository {
 
   async markRunning(tenant: TenantId, id: string, spec: RunSpec, db: Queryable): Promise<void> {
     await db.query(
-      `UPDATE runs SET status = 'running', started_at = now(), spec = $3 WHERE tenant_id = $1 AND id = $2`,
+      `UPDATE runs SET status = 'running', started_at = now(), spec = $3, phase = 'extracting'
+        WHERE tenant_id = $1 AND id = $2`,
       [tenant, id, spec],
     );
   }
@@ -216,7 +272,7 @@ export class RunsRepository {
     db: Queryable,
   ): Promise<boolean> {
     const { rowCount } = await db.query(
-      `UPDATE runs SET status = $3, reason = $4, message = $5, finished_at = now()
+      `UPDATE runs SET status = $3, reason = $4, message = $5, finished_at = now(), phase = 'finished'
         WHERE tenant_id = $1 AND id = $2 AND status IN ('queued', 'running')`,
       [tenant, id, outcome.status, outcome.reason ?? null, outcome.message ?? null],
     );
@@ -234,7 +290,8 @@ export class RunsRepository {
       `UPDATE runs SET
          extracted = COALESCE($3, extracted), duplicates = COALESCE($4, duplicates), eligible = COALESCE($5, eligible),
          delivered = COALESCE($6, delivered), failed = COALESCE($7, failed), over_limit = COALESCE($8, over_limit),
-         over_quota = COALESCE($9, over_quota)
+         over_quota = COALESCE($9, over_quota), added = COALESCE($10, added), updated = COALESCE($11, updated),
+         unchanged = COALESCE($12, unchanged), removed = COALESCE($13, removed)
        WHERE tenant_id = $1 AND id = $2`,
       [
         tenant,
@@ -246,7 +303,32 @@ export class RunsRepository {
         counts.failed ?? null,
         counts.overLimit ?? null,
         counts.overQuota ?? null,
+        // A producer before incremental sync sent every delivered contact: all of them added.
+        counts.added ?? (counts.delivered !== undefined && counts.updated === undefined ? counts.delivered : null),
+        counts.updated ?? null,
+        counts.unchanged ?? null,
+        counts.removed ?? null,
       ],
+    );
+  }
+
+  /**
+   * Moves the run to `phase` (never back: a late event of an earlier phase changes nothing) and records the
+   * progress of the phase it is in when given.
+   */
+  async setPhase(
+    tenant: TenantId,
+    id: string,
+    phase: RunPhase,
+    progress: { done: number; total: number } | undefined,
+    db: Queryable,
+  ): Promise<void> {
+    await db.query(
+      `UPDATE runs SET phase = $3,
+         progress_done = CASE WHEN $4::int IS NOT NULL THEN $4 WHEN phase = $3 THEN progress_done ELSE 0 END,
+         progress_total = CASE WHEN $5::int IS NOT NULL THEN $5 WHEN phase = $3 THEN progress_total ELSE 0 END
+       WHERE tenant_id = $1 AND id = $2 AND array_position($6::text[], phase) <= array_position($6::text[], $3)`,
+      [tenant, id, phase, progress?.done ?? null, progress?.total ?? null, RUN_PHASES],
     );
   }
 

@@ -4,6 +4,7 @@ import { AppError, assertNever } from '@export/errors';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { APP_CONFIG, APP_LOGGER } from '../app-tokens';
 import { requireRole, type Principal } from '../auth/principal';
 import type { ControlPlaneConfig } from '../config';
@@ -18,7 +19,18 @@ import { QuotasRepository } from '../quotas/quotas.repository';
 import { SegmentsRepository } from '../segments/segments.repository';
 import { OutboxDispatcher } from './outbox.dispatcher';
 import { OutboxRepository } from './outbox.repository';
+import { parseInput } from '../http/parse-input';
 import { RunsRepository, TERMINAL_STATUSES, type RunRecord, type RunStatus } from './runs.repository';
+
+/** `POST /v1/exports/:id/runs`: how the run is to be done (all optional; unknown keys are ignored). */
+export const RunRequestBody = z.object({
+  /** Compute the diff, limits and quota outcome; call nothing, spend nothing, change no state. */
+  dryRun: z.boolean().optional(),
+  /** Send every contact again and rebuild the export's destination state. */
+  fullResync: z.boolean().optional(),
+  /** Apply removals even when they exceed the export's mass-removal share. */
+  confirmRemovals: z.boolean().optional(),
+});
 
 type Outcome = { status: RunStatus; reason?: string; message?: string };
 
@@ -94,8 +106,10 @@ export class RunsService {
     exportId: string,
     correlationId: string,
     idempotencyKey?: string,
+    body?: unknown,
   ): Promise<{ runId: string; status: 'queued' }> {
     requireRole(principal, 'admin', 'contributor');
+    const options = parseInput(RunRequestBody, body ?? {});
     const tenant = principal.tenantId;
     const runId = randomUUID();
     const earlier = await inTransaction(this.pool, async (tx) => {
@@ -114,7 +128,18 @@ export class RunsService {
       if (idempotencyKey) await this.runs.rememberRequestKey(tenant, exportId, idempotencyKey, runId, tx);
       await this.runs.insertQueued(
         tenant,
-        { id: runId, exportId, trigger: 'on-demand', eventId: `on-demand:${runId}`, correlationId },
+        {
+          id: runId,
+          exportId,
+          trigger: 'on-demand',
+          eventId: `on-demand:${runId}`,
+          correlationId,
+          options: {
+            dryRun: options.dryRun ?? false,
+            fullResync: options.fullResync ?? false,
+            confirmRemovals: options.confirmRemovals ?? false,
+          },
+        },
         tx,
       );
       await this.startNextIfIdle(tenant, exportId, tx);
@@ -124,7 +149,7 @@ export class RunsService {
     if (earlier) return { runId: earlier, status: 'queued' };
     runsQueued.inc({ trigger: 'on-demand' });
     this.logger.info(
-      { tenantId: tenant, runId, exportId, correlationId, sub: principal.sub },
+      { tenantId: tenant, runId, exportId, correlationId, sub: principal.sub, ...options },
       'run queued on demand',
     );
     this.dispatcher.kick();
@@ -219,9 +244,12 @@ export class RunsService {
     const id = event.runId;
     switch (event.type) {
       case 'extraction-started':
+        await this.runs.setPhase(tenant, id, 'extracting', undefined, tx);
         return undefined;
       case 'extraction-completed':
         await this.runs.setCounts(tenant, id, { extracted: event.extracted }, tx);
+        // Delivery stages the mapped contacts as they come; the run waits for the last of them.
+        await this.runs.setPhase(tenant, id, 'staging', undefined, tx);
         return undefined;
       case 'rows-rejected':
         await this.runs.addRejections(
@@ -233,13 +261,25 @@ export class RunsService {
           this.config.MAX_REJECTIONS_PER_RUN,
         );
         return undefined;
-      case 'delivery-started':
+      case 'delivery-started': {
+        await this.runs.setCounts(tenant, id, event.counts, tx);
+        // To send: the eligible contacts that changed (a producer before incremental sync sends all of them).
+        const { eligible, unchanged, delivered } = event.counts;
+        const total = eligible - (unchanged ?? 0);
+        await this.runs.setPhase(tenant, id, 'sending', { done: delivered, total }, tx);
+        return undefined;
+      }
       case 'delivery-progress':
         await this.runs.setCounts(tenant, id, event.counts, tx);
+        await this.runs.setPhase(tenant, id, event.phase ?? 'sending', event.progress, tx);
         return undefined;
       case 'delivery-completed':
         await this.runs.setCounts(tenant, id, event.counts, tx);
-        return { status: 'succeeded' } satisfies Outcome;
+        // A notice (MASS_REMOVAL_HELD) is the succeeded run's reason, with its message.
+        return {
+          status: 'succeeded',
+          ...(event.notice ? { reason: event.notice.code, message: event.notice.message } : {}),
+        } satisfies Outcome;
       case 'run-skipped':
         await this.runs.setCounts(tenant, id, event.counts, tx);
         return { status: 'skipped', reason: event.reason, message: event.message } satisfies Outcome;
@@ -345,6 +385,11 @@ export class RunsService {
       limitPolicy: exp.limitPolicy,
       profileLimit: exp.profileLimit,
       quotaPerMonth: quota.profilesPerMonth,
+      syncMode: exp.syncMode,
+      massRemovalPercent: exp.massRemovalPercent,
+      ...(run.options.dryRun ? { dryRun: true } : {}),
+      ...(run.options.fullResync ? { fullResync: true } : {}),
+      ...(run.options.confirmRemovals ? { confirmRemovals: true } : {}),
     });
     if (!parsed.success)
       return fail('INTERNAL_ERROR', `Run specification is invalid: ${parsed.error.issues[0].message}`);

@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import { join } from 'node:path';
+import { startReadyChild, stopChild } from '@export/testing';
 
 const LAUNCHER = join(__dirname, 'oidc-provider.mjs');
 
@@ -46,36 +47,12 @@ async function launch(
   settings: OidcProviderSettings,
   port: number,
 ): Promise<{ child: ChildProcess; issuer: string }> {
-  const child = spawn(process.execPath, [LAUNCHER], {
-    env: { ...process.env, OIDC_TEST_PROVIDER: JSON.stringify({ ...settings, port }) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let errorOutput = '';
-  child.stderr?.on('data', (chunk) => (errorOutput += chunk));
-  const issuer = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`oidc-provider did not start:\n${errorOutput}`)), 20000);
-    child.stdout?.on('data', (chunk) => {
-      output += chunk;
-      const line = output.split('\n').find((l) => l.includes('"ready"'));
-      if (line) {
-        clearTimeout(timer);
-        resolve((JSON.parse(line) as { issuer: string }).issuer);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`oidc-provider exited with ${code}:\n${errorOutput}`));
-    });
-  });
-  return { child, issuer };
-}
-
-async function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
+  const { child, ready } = await startReadyChild<{ ready: true; issuer: string }>(
+    LAUNCHER,
+    { OIDC_TEST_PROVIDER: JSON.stringify({ ...settings, port }) },
+    20000,
+  );
+  return { child, issuer: ready.issuer };
 }
 
 /** Starts the `oidc-provider` package as a child process on a free loopback port. */
@@ -110,10 +87,10 @@ export async function startOidcProvider(initial: OidcProviderSettings): Promise<
       return body.access_token;
     },
     async restart(changes) {
-      await terminate(child);
+      await stopChild(child);
       settings = { ...settings, ...changes };
       ({ child } = await launch(settings, port));
     },
-    stop: () => terminate(child),
+    stop: () => stopChild(child),
   };
 }

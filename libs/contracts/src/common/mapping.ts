@@ -33,3 +33,14 @@ export type LimitPolicy = z.infer<typeof LimitPolicy>;
 /** The destination's hard limit of profiles per export run. */
 export const MAX_PROFILES_PER_RUN = 100_000;
 export const ProfileLimit = z.number().int().min(1).max(MAX_PROFILES_PER_RUN);
+
+/**
+ * How an export keeps its lists: `mirror` (each segment's list holds exactly the segment's members: leavers are
+ * removed from it) or `upsert` (add and update only, never remove).
+ */
+export const SyncMode = z.enum(['mirror', 'upsert']);
+export type SyncMode = z.infer<typeof SyncMode>;
+
+/** Default share of a list (percent) above which a run's removals are held (MASS_REMOVAL_HELD). */
+export const DEFAULT_MASS_REMOVAL_PERCENT = 20;
+export const MassRemovalPercent = z.number().int().min(0).max(100);

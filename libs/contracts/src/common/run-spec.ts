@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FieldMapping, LimitPolicy, ProfileLimit } from './mapping';
+import { FieldMapping, LimitPolicy, MassRemovalPercent, ProfileLimit, SyncMode } from './mapping';
 import { Id, STORABLE_TEXT_MESSAGE, STORABLE_TEXT_PATTERN, RunId, safeText, TenantId, TEXT_LIMITS } from './primitives';
 import { Snapshot } from './snapshot';
 
@@ -31,5 +31,15 @@ export const RunSpec = z.object({
   profileLimit: ProfileLimit,
   /** The tenant's monthly quota at the time the run was requested; null means no quota is set. */
   quotaPerMonth: z.number().int().min(0).nullable(),
+  /** Absent (a producer before incremental sync): `upsert`, as those runs behaved. */
+  syncMode: SyncMode.optional(),
+  /** Removals above this share of a list (percent) are held unless `confirmRemovals`; absent: 20. */
+  massRemovalPercent: MassRemovalPercent.optional(),
+  /** Compute what the run would do; call nothing, spend nothing, change no state. */
+  dryRun: z.boolean().optional(),
+  /** Send every contact again and rebuild the export's destination state. */
+  fullResync: z.boolean().optional(),
+  /** Apply removals even above `massRemovalPercent`. */
+  confirmRemovals: z.boolean().optional(),
 });
 export type RunSpec = z.infer<typeof RunSpec>;

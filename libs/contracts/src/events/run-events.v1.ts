@@ -45,8 +45,31 @@ export const DeliveryCounts = z.object({
   failed: z.number().int().min(0),
   overLimit: z.number().int().min(0),
   overQuota: z.number().int().min(0),
+  /**
+   * Incremental sync (absent from producers before it): eligible contacts new to the export, changed (fields or
+   * lists), unchanged (no call), and leavers removed from a list. `delivered` = added + updated sent.
+   */
+  added: z.number().int().min(0).optional(),
+  updated: z.number().int().min(0).optional(),
+  unchanged: z.number().int().min(0).optional(),
+  removed: z.number().int().min(0).optional(),
 });
 export type DeliveryCounts = z.infer<typeof DeliveryCounts>;
+
+/** What a delivering run is doing: sending adds and updates, then removing leavers from lists. */
+export const DeliveryPhase = z.enum(['sending', 'removing']);
+export type DeliveryPhase = z.infer<typeof DeliveryPhase>;
+
+/** Progress of the current phase. */
+export const PhaseProgress = z.object({ done: z.number().int().min(0), total: z.number().int().min(0) });
+export type PhaseProgress = z.infer<typeof PhaseProgress>;
+
+/** Something a succeeded run reports without failing, e.g. MASS_REMOVAL_HELD with the count held. */
+export const RunNotice = z.object({
+  code: FailureCodeOnWire,
+  message: z.string().max(TEXT_LIMITS.message).regex(STORABLE_TEXT_PATTERN, STORABLE_TEXT_MESSAGE),
+});
+export type RunNotice = z.infer<typeof RunNotice>;
 
 const base = { runId: RunId, tenantId: TenantId, at: IsoDateTime };
 
@@ -56,8 +79,22 @@ export const RunEventV1 = z.discriminatedUnion('type', [
   z.object({ type: z.literal('extraction-completed'), ...base, extracted: z.number().int().min(0) }),
   z.object({ type: z.literal('rows-rejected'), ...base, stage: RunStage, rejections: z.array(RowRejection).min(1) }),
   z.object({ type: z.literal('delivery-started'), ...base, counts: DeliveryCounts }),
-  z.object({ type: z.literal('delivery-progress'), ...base, counts: DeliveryCounts }),
-  z.object({ type: z.literal('delivery-completed'), ...base, counts: DeliveryCounts }),
+  z.object({
+    type: z.literal('delivery-progress'),
+    ...base,
+    counts: DeliveryCounts,
+    /** Absent from producers before incremental sync: `sending`. */
+    phase: DeliveryPhase.optional(),
+    progress: PhaseProgress.optional(),
+  }),
+  z.object({
+    type: z.literal('delivery-completed'),
+    ...base,
+    counts: DeliveryCounts,
+    /** A dry run: the counts are what a real run would do; nothing was called or changed. */
+    dryRun: z.boolean().optional(),
+    notice: RunNotice.optional(),
+  }),
   z.object({ type: z.literal('run-skipped'), ...base, reason: SkipReason, message: safeText(TEXT_LIMITS.message), counts: DeliveryCounts }),
   z.object({
     type: z.literal('run-failed'),

@@ -1,0 +1,37 @@
+import { useQuery } from '@tanstack/react-query';
+import { api } from './client';
+import type { Connection, Export, Quota, Run, Segment } from './types';
+import { ACTIVE_STATUSES } from './types';
+
+export const keys = {
+  connections: ['connections'] as const,
+  exports: ['exports'] as const,
+  segments: ['segments'] as const,
+  runs: (exportId: string) => ['runs', exportId] as const,
+  run: (runId: string) => ['run', runId] as const,
+  quota: (tenant: string) => ['quota', tenant] as const,
+};
+
+export const useConnections = () => useQuery({ queryKey: keys.connections, queryFn: () => api<Connection[]>('GET', '/v1/connections') });
+export const useExports = () => useQuery({ queryKey: keys.exports, queryFn: () => api<Export[]>('GET', '/v1/exports') });
+export const useSegments = () => useQuery({ queryKey: keys.segments, queryFn: () => api<Segment[]>('GET', '/v1/segments') });
+
+const LIVE_MS = 1000;
+
+/** Newest first; refreshed every second while a run is queued or running (live progress without reload). */
+export const useRuns = (exportId: string) =>
+  useQuery({
+    queryKey: keys.runs(exportId),
+    queryFn: () => api<Run[]>('GET', `/v1/exports/${encodeURIComponent(exportId)}/runs`),
+    refetchInterval: (q) => (q.state.data?.some((r) => ACTIVE_STATUSES.includes(r.status)) ? LIVE_MS : false),
+  });
+
+export const useRun = (runId: string) =>
+  useQuery({
+    queryKey: keys.run(runId),
+    queryFn: () => api<Run>('GET', `/v1/runs/${encodeURIComponent(runId)}`),
+    refetchInterval: (q) => (q.state.data && !ACTIVE_STATUSES.includes(q.state.data.status) ? false : LIVE_MS),
+  });
+
+export const useQuota = (tenant: string) =>
+  useQuery({ queryKey: keys.quota(tenant), queryFn: () => api<Quota>('GET', `/v1/tenants/${encodeURIComponent(tenant)}/quota`) });
