@@ -83,7 +83,7 @@ describe('delivery backlog gauges', () => {
     await pools[0].query(`UPDATE delivery.runs SET ready_at = now() - interval '1 hour' WHERE run_id = $1`, [delivering.runId]);
     const [run] = await runs.lease('instance-a', 1, 60_000);
     expect(run.runId).toBe(delivering.runId);
-    await runs.decide('instance-a', run, async () => undefined);
+    await runs.decide('instance-a', run, { 'seg-a': 'contactlist_a' }, async () => undefined);
     await runs.markSent('instance-a', delivering.runId, batch(0, 150).map((c) => c.email));
 
     // Instance B reads the same figures as instance A, though only A holds a lease.
