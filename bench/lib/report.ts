@@ -4,6 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { MACHINE, RESULTS_DIR } from './harness';
 
 export interface Bar {
@@ -22,7 +23,10 @@ export interface Chart {
 export function saveResult(name: string, result: Record<string, unknown>, charts: Chart[]): void {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const json = join(RESULTS_DIR, `${name}.json`);
-  writeFileSync(json, JSON.stringify({ name, at: new Date().toISOString(), machine: MACHINE, ...result }, null, 2) + '\n');
+  // The machine is shared: the load average (1, 5, 15 min) at the end says how far to trust the timings.
+  const loadAverage = loadavg().map((l) => Math.round(l * 100) / 100);
+  writeFileSync(json, JSON.stringify({ name, at: new Date().toISOString(), machine: MACHINE, loadAverage, ...result }, null, 2) + '\n');
+  console.log(`load average at the end: ${loadAverage.join(', ')}`);
   writeFileSync(join(RESULTS_DIR, `${name}.svg`), svg(charts));
   const md = charts.map(markdown).join('\n');
   writeFileSync(join(RESULTS_DIR, `${name}.md`), `# ${name}\n\n${md}`);

@@ -9,9 +9,11 @@
  *   --rps 5 --keys 2                scenario 3b: two tenants/keys exporting at once
  *   --rps 5 --fairness              scenario 5: another tenant's 1,000-profile export during the 100k one
  */
+import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
 import { expectEventually } from '@export/testing';
 import { Command } from 'commander';
-import { createTenant, secondsBetween, segmentFile, startBenchStack, type Run, type SimStats, type Tenant } from '../lib/harness';
+import { createTenant, secondsBetween, segmentFile, startBenchStack, type BenchStack, type Run, type SimStats, type Tenant } from '../lib/harness';
 import { saveResult, type Chart } from '../lib/report';
 import { runReference } from './reference';
 
@@ -24,8 +26,23 @@ const opts = new Command('bench-pipeline')
   .option('--keys <n>', 'tenants exporting at once, each with its own key', Number, 1)
   .option('--fairness', "start another tenant's 1,000-profile export while the big run delivers", false)
   .option('--reference', 'also run the minimal reference pipeline on the same rows', false)
+  .option('--cpu-prof <dir>', 'V8 CPU profile of every service (<dir>/<service>/*.cpuprofile, written when it stops)')
   .parse()
-  .opts<{ name: string; profiles: number; rps: number; margin?: string; deliveries: number; keys: number; fairness: boolean; reference: boolean }>();
+  .opts<{ name: string; profiles: number; rps: number; margin?: string; deliveries: number; keys: number; fairness: boolean; reference: boolean; cpuProf?: string }>();
+
+const SERVICES = ['connection-management', 'segment-extraction', 'field-mapping', 'autopilot-delivery', 'autopilot-simulator'];
+
+/** Per service: the pacing margin (delivery). */
+function serviceEnv(): Record<string, Record<string, string>> {
+  return opts.margin === undefined ? {} : { 'autopilot-delivery': { AUTOPILOT_PACING_MARGIN_MS: opts.margin } };
+}
+
+/** When profiling: --cpu-prof for every service, one folder each. */
+function nodeArgs(): Record<string, string[]> {
+  if (!opts.cpuProf) return {};
+  const dir = opts.cpuProf;
+  return Object.fromEntries(SERVICES.map((app) => [app, ['--cpu-prof', `--cpu-prof-dir=${resolve(dir, app)}`]]));
+}
 
 interface KeyFigures {
   tenant: string;
@@ -47,12 +64,28 @@ interface KeyFigures {
   duplicatesSent: number;
 }
 
+/** Mean time from admission to answer of the bulk calls, over every delivery instance (their /metrics). */
+async function bulkCallLatency(bench: BenchStack): Promise<{ meanMs: number; calls: number } | undefined> {
+  let sum = 0;
+  let calls = 0;
+  for (const [name, service] of Object.entries(bench.stack.services)) {
+    if (!name.startsWith('autopilot-delivery')) continue;
+    const text = await fetch(`http://127.0.0.1:${service.port}/metrics`).then((r) => r.text()).catch(() => '');
+    const value = (suffix: string) =>
+      Number(new RegExp(`^autopilot_call_duration_seconds_${suffix}\\{[^}]*route="POST /contacts"[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    sum += value('sum');
+    calls += value('count');
+  }
+  return calls ? { meanMs: Math.round((sum / calls) * 10000) / 10, calls } : undefined;
+}
+
 async function main(): Promise<void> {
   const file = await segmentFile(opts.profiles);
   const bench = await startBenchStack({
     simulatorRps: opts.rps,
     deliveryInstances: opts.deliveries,
-    env: opts.margin === undefined ? {} : { 'autopilot-delivery': { AUTOPILOT_PACING_MARGIN_MS: opts.margin } },
+    env: serviceEnv(),
+    nodeArgs: nodeArgs(),
   });
   try {
     const tenants: Tenant[] = [];
@@ -73,6 +106,8 @@ async function main(): Promise<void> {
       }
     }, 200);
 
+    const loadAtStart = loadavg().map((l) => Math.round(l * 100) / 100);
+    console.log(`${opts.name}: load average at the start ${loadAtStart.join(', ')}`);
     console.log(`${opts.name}: ${opts.keys} x ${opts.profiles} profiles, simulator ${opts.rps || 'unthrottled'} r/s, ${opts.deliveries} delivery instance(s), margin ${opts.margin ?? 'default'} ms`);
     const published = await Promise.all(tenants.map((t) => t.publish()));
     let fairness: Record<string, unknown> | undefined;
@@ -141,6 +176,8 @@ async function main(): Promise<void> {
     }
     const peaks = await bench.peaks();
     console.log(`  peak RSS MiB ${JSON.stringify(peaks)}`);
+    const callLatency = await bulkCallLatency(bench);
+    if (callLatency) console.log(`  bulk calls, admission -> answer: mean ${callLatency.meanMs} ms over ${callLatency.calls} calls (the pacer holds each call's place until 1 s after its answer)`);
     let reference: Record<string, unknown> | undefined;
     if (opts.reference) {
       const apiKey = `bench-ref-${Date.now()}`;
@@ -168,7 +205,7 @@ async function main(): Promise<void> {
     if (floor) {
       charts.push({ title: '429 answers per key', unit: '', bars: figures.map((f) => ({ label: f.tenant, value: f.rateLimited429, target: 0 })) });
     }
-    saveResult(opts.name, { options: opts, keys: figures, fairness, reference, peakRssMiB: peaks, simulator: { rateLimited: stats.rateLimited, requests: stats.requests.total } }, charts);
+    saveResult(opts.name, { options: opts, loadAverageAtStart: loadAtStart, keys: figures, bulkCallLatency: callLatency, fairness, reference, peakRssMiB: peaks, simulator: { rateLimited: stats.rateLimited, requests: stats.requests.total } }, charts);
   } finally {
     await bench.stop();
   }

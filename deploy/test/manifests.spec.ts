@@ -175,7 +175,7 @@ describe.each(KUSTOMIZATIONS)('kustomize build %s', (kustomization) => {
     expect(scaled?.spec.minReplicaCount).toBeGreaterThanOrEqual(1);
     // Replicas belong to the autoscaler: a re-apply of the Deployment must not reset them.
     expect(deployment?.spec.replicas).toBeUndefined();
-    const [trigger] = scaled?.spec.triggers ?? [];
+    const trigger = scaled?.spec.triggers.find((t: any) => t.type === 'kafka');
     const groupId = deployment?.spec.template.spec.containers[0].env.find((e: any) => e.name === 'KAFKA_GROUP_ID').value;
     expect(trigger).toMatchObject({
       type: 'kafka',
@@ -186,6 +186,17 @@ describe.each(KUSTOMIZATIONS)('kustomize build %s', (kustomization) => {
         allowIdleConsumers: 'false',
       },
     });
+  });
+
+  it('scales autopilot-delivery on the runs ready to send in the ledger, one replica per DELIVERY_MAX_RUNS', () => {
+    const scaled = find(objects, 'ScaledObject', 'autopilot-delivery');
+    const trigger = scaled?.spec.triggers.find((t: any) => t.type === 'prometheus');
+    // Every replica exports the ledger's figure: the query takes max() per state, never sum() over pods.
+    expect(trigger?.metadata.query).toBe(
+      'sum(max by (run_state) (autopilot_delivery_backlog_runs{run_state=~"waiting|leased"}))',
+    );
+    const maxRuns = find(objects, 'ConfigMap', 'segment-export-config')?.data.DELIVERY_MAX_RUNS ?? '16';
+    expect(trigger?.metadata.threshold).toBe(maxRuns);
   });
 
   if (kustomization === 'overlays/local') {

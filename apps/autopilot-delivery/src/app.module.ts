@@ -6,6 +6,8 @@ import { ObservabilityModule } from '@export/observability';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { DELIVERY_CONFIG, DELIVERY_LOGGER } from './app.tokens';
+import { BacklogRepository } from './backlog/backlog.repository';
+import { BacklogService } from './backlog/backlog.service';
 import { DeliveryConfig } from './config';
 import { RunControlConsumer } from './control/run-control.consumer';
 import { ControlPlaneClient } from './control-plane/control-plane.client';
@@ -42,6 +44,8 @@ export class AppModule {
           redisUrl: config.REDIS_URL,
           rps: config.AUTOPILOT_RATE_LIMIT_RPS,
           marginMs: config.AUTOPILOT_PACING_MARGIN_MS,
+          // A call unanswered past its timeout (+ slack) is over; its instance may have died with it in hand.
+          maxInFlightMs: config.AUTOPILOT_TIMEOUT_MS + 5_000,
         }),
       ],
       controllers: [StagingConsumer, RunControlConsumer],
@@ -70,6 +74,8 @@ export class AppModule {
         SenderService,
         LedgerRetentionRepository,
         LedgerRetentionService,
+        BacklogRepository,
+        BacklogService,
       ],
     };
   }

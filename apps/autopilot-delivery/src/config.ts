@@ -17,8 +17,12 @@ export const DeliveryConfig = serviceConfig('autopilot-delivery', 3003, {
   AUTOPILOT_BASE_URL: z.url().default('https://api2.autopilothq.com/v1'),
   /** Requests per second per API key, shared by all instances; 0 = no pacing (simulator benchmarks only). */
   AUTOPILOT_RATE_LIMIT_RPS: z.coerce.number().min(0).default(5),
-  /** Added to the 1000/rps spacing so network jitter never puts rps+1 calls into one sliding second. */
-  AUTOPILOT_PACING_MARGIN_MS: z.coerce.number().min(0).default(10),
+  /**
+   * Added to the second a call holds in the key's sliding window after its answer (calls hold it from their
+   * admission until one second after their answer, which alone keeps them apart whatever the jitter); for a
+   * destination that counts by a clock behind ours. Each 429 widens it by 5 ms (up to +50 ms) for 10 minutes.
+   */
+  AUTOPILOT_PACING_MARGIN_MS: z.coerce.number().min(0).default(0),
   AUTOPILOT_TIMEOUT_MS: ms(10_000),
   /** A 429's Retry-After above this is taken as this (a broken or hostile header cannot park a key for days). */
   AUTOPILOT_MAX_RETRY_AFTER_MS: ms(60_000),
@@ -41,6 +45,8 @@ export const DeliveryConfig = serviceConfig('autopilot-delivery', 3003, {
    */
   DELIVERY_LEASE_MS: z.coerce.number().int().min(1000).default(10_000),
   DELIVERY_POLL_MS: ms(250),
+  /** How often the backlog gauges (/metrics) are read from the ledger. */
+  DELIVERY_BACKLOG_REFRESH_MS: z.coerce.number().int().min(100).default(10_000),
   CREDENTIALS_CACHE_MS: ms(30_000),
   /** MIGRATE_ON_START (default true) and MIGRATION_LOCK_TIMEOUT_MS: see `node main.js migrate`. */
   ...migrationEnv,

@@ -10,6 +10,8 @@ export interface ServiceProcessOptions {
   /** Script to run with node, relative to the workspace root (e.g. dist/apps/field-mapping/main.js). */
   entry: string;
   env: Record<string, string>;
+  /** Node options before the script (e.g. `--cpu-prof`, which NODE_OPTIONS does not allow). */
+  nodeArgs?: string[];
   /** Port whose /readyz (or `readyPath`) must answer 200 before the service counts as started. */
   port: number;
   readyPath?: string;
@@ -38,7 +40,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
   mkdirSync(logDir, { recursive: true });
   const log: WriteStream = createWriteStream(join(logDir, `${options.name}.log`), { flags: 'a' });
   const chunks: string[] = [];
-  const child = spawn(process.execPath, [join(WORKSPACE_ROOT, options.entry)], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), join(WORKSPACE_ROOT, options.entry)], {
     cwd: WORKSPACE_ROOT,
     env: { ...process.env, NODE_ENV: 'development', PORT: String(options.port), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -25,6 +25,8 @@ export interface StackOptions {
   snapshotRoot?: string;
   /** Extra environment per app (e.g. `{ 'autopilot-delivery': { AUTOPILOT_PACING_MARGIN_MS: '4' } }`). */
   env?: Partial<Record<string, Record<string, string>>>;
+  /** Node options per app (e.g. `{ 'field-mapping': ['--cpu-prof'] }`). */
+  nodeArgs?: Partial<Record<string, string[]>>;
   /**
    * The broker the services use and how the stack's own clients (consumer-group set-up) connect to it;
    * default: the shared broker, PLAINTEXT. The services' own credentials go in `env` (KAFKA_SASL_*).
@@ -112,6 +114,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         entry,
         port,
         env: { ...common, KAFKA_GROUP_ID: group(app), ...env, ...options.env?.[app] },
+        nodeArgs: options.nodeArgs?.[app],
         logDir,
         readyPath,
       });

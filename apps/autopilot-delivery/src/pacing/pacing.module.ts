@@ -33,7 +33,7 @@ class RedisLifecycle implements OnModuleInit, OnApplicationShutdown {
 @Global()
 @Module({})
 export class PacingModule {
-  static forRoot(options: { redisUrl: string; rps: number; marginMs: number }): DynamicModule {
+  static forRoot(options: { redisUrl: string; rps: number; marginMs: number; maxInFlightMs: number }): DynamicModule {
     const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
     // Connection errors surface on commands (and in /readyz); the client reconnects by itself.
     redis.on('error', () => undefined);
@@ -43,7 +43,11 @@ export class PacingModule {
         { provide: REDIS, useValue: redis },
         {
           provide: KeyPacer,
-          useValue: new KeyPacer(redis, { rps: options.rps, marginMs: options.marginMs }),
+          useValue: new KeyPacer(redis, {
+            rps: options.rps,
+            marginMs: options.marginMs,
+            maxInFlightMs: options.maxInFlightMs,
+          }),
         },
         RedisLifecycle,
       ],

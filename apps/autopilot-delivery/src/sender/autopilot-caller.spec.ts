@@ -6,9 +6,14 @@ import { AutopilotCaller, RateLimitedTooLongError } from './autopilot-caller';
 
 function fakes() {
   const delays: number[] = [];
+  const tickets = { admitted: 0, answered: [] as string[] };
   const pacer = {
-    acquire: async () => undefined,
-    slowDown: async (_hash: string, ms: number) => void delays.push(ms),
+    acquire: async () => ({ id: `call-${++tickets.admitted}`, admittedAt: Date.now() }),
+    answered: async (_hash: string, ticket: { id: string }) => void tickets.answered.push(ticket.id),
+    slowDown: async (_hash: string, ms: number) => {
+      delays.push(ms);
+      return 5;
+    },
     markDead: async () => undefined,
   } as unknown as KeyPacer;
   const counter = () => ({ inc: jest.fn() });
@@ -16,8 +21,9 @@ function fakes() {
     responses: counter(),
     rateLimited: counter(),
     retries: counter(),
+    callDuration: { observe: jest.fn() },
   } as unknown as DeliveryMetrics;
-  return { pacer, metrics, delays };
+  return { pacer, metrics, delays, tickets };
 }
 
 const options = { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 60_000, maxRateLimitedMs: 300_000 };
@@ -63,5 +69,29 @@ describe('AutopilotCaller on 429', () => {
         return 'ok';
       }),
     ).resolves.toBe('ok');
+  });
+});
+
+describe('AutopilotCaller and the pacer', () => {
+  it('tells the pacer every call was answered, whatever the answer: its place in the window ends then', async () => {
+    const { pacer, metrics, tickets } = fakes();
+    const caller = new AutopilotCaller(pacer, metrics, options, pino({ level: 'silent' }));
+    const call = caller.forKey('hash', new AbortController().signal);
+    let calls = 0;
+    await expect(
+      call('POST /contacts', async () => {
+        calls++;
+        if (calls === 1) throw limited(1);
+        if (calls === 2) throw new AutopilotError('unavailable', 'Autopilot answered 503', { status: 503 });
+        return 'ok';
+      }),
+    ).resolves.toBe('ok');
+    await expect(
+      call('POST /contacts', async () => {
+        throw new AutopilotError('bad-request', 'Autopilot answered 400', { status: 400 });
+      }),
+    ).rejects.toBeInstanceOf(AutopilotError);
+    expect(tickets.admitted).toBe(4);
+    expect(tickets.answered).toEqual(['call-1', 'call-2', 'call-3', 'call-4']);
   });
 });

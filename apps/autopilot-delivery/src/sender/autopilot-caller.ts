@@ -3,7 +3,7 @@ import { backoff } from '@export/kafka';
 import { ExponentialBackoff, handleWhen, retry, type RetryPolicy } from 'cockatiel';
 import type { Logger } from 'pino';
 import type { DeliveryMetrics } from '../metrics/delivery.metrics';
-import { KeyRejectedError, type KeyPacer } from '../pacing/key-pacer';
+import { KeyRejectedError, type KeyPacer, type PacerTicket } from '../pacing/key-pacer';
 
 export interface CallerOptions {
   /** Attempts on 5xx / timeouts / connection errors (a 429 is pacing, not an attempt). */
@@ -77,6 +77,18 @@ export class AutopilotCaller {
     return (route, send) => this.call(hash, route, send, signal, log, budget);
   }
 
+  /** Sends, then tells the pacer the call's answer is in (whatever it was): its place in the window ends then. */
+  private async answered<T>(hash: string, ticket: PacerTicket, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } finally {
+      // Without it the call holds its place until maxInFlightMs: slower, never unsafe.
+      await this.pacer.answered(hash, ticket).catch((error) =>
+        this.logger.warn({ err: error }, 'could not record an Autopilot answer with the pacer'),
+      );
+    }
+  }
+
   private async call<T>(
     hash: string,
     route: string,
@@ -87,11 +99,12 @@ export class AutopilotCaller {
   ): Promise<T> {
     return this.policy.execute(async ({ attempt }) => {
       for (let limited = 1; ; limited++) {
-        await this.pacer.acquire(hash, signal, budget.keyVersion);
+        const ticket = await this.pacer.acquire(hash, signal, budget.keyVersion);
         const started = performance.now();
         try {
-          const result = await send();
+          const result = await this.answered(hash, ticket, send);
           this.metrics.responses.inc({ route, status: '200' });
+          this.metrics.callDuration.observe({ route }, (performance.now() - started) / 1000);
           log.debug({ route, status: 200, attempt, ms: Math.round(performance.now() - started) }, 'Autopilot call');
           return result;
         } catch (error) {
@@ -104,7 +117,8 @@ export class AutopilotCaller {
             this.metrics.retries.inc({ reason: 'rate-limited' });
             const delay = Math.min(error.retryAfterMs ?? backoff(limited, 250, 30_000), this.options.maxRetryAfterMs);
             budget.waitedMs += delay;
-            await this.pacer.slowDown(hash, delay);
+            const extraMs = await this.pacer.slowDown(hash, delay);
+            log.warn({ route, delayMs: Math.round(delay), extraMarginMs: extraMs }, 'Autopilot answered 429; key slowed down');
             continue;
           }
           if (isAutopilotFailure(error, 'key-rejected')) {

@@ -39,10 +39,14 @@ export function mergeBatch(contacts: MappedContact[]): StagedContact[] {
   return [...byEmail.values()];
 }
 
+/** Thrown inside a staging transaction to undo it: the run was closed to further batches. */
+class RunClosed extends Error {}
+
 /**
  * The staging half of the ledger: each batch (each part of a split batch) once, in one transaction, so a
- * redelivered batch or part changes nothing. The run row is locked first, so parts, batches and the run's
- * `end` never interleave; a batch counts towards `end.batches` once all its parts are staged.
+ * redelivered batch or part changes nothing. Its contacts are written before the run row is locked (batches of
+ * a run stage side by side); the counters, the parts' count and the run's `end` change only under that lock, so
+ * they never interleave; a batch counts towards `end.batches` once all its parts are staged.
  */
 @Injectable()
 export class StagingRepository {
@@ -55,67 +59,80 @@ export class StagingRepository {
     correlationId: string,
     { part, parts }: BatchPart = WHOLE_BATCH,
   ): Promise<StageOutcome> {
-    return inTransaction(this.pool, async (tx) => {
-      const { state, stagingStopped } = await this.lockRun(tx, run, correlationId);
-      if ((state !== 'staging' && state !== 'ready') || stagingStopped) return 'run-closed';
-      const inserted = await tx.query(
-        `INSERT INTO delivery.staged_batches (run_id, batch_seq, part, parts, contacts) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT DO NOTHING`,
-        [run.runId, batchSeq, part, parts, contacts.length],
-      );
-      if (inserted.rowCount === 0) return 'already-staged';
-      // The part that completes its batch counts the batch, once (the run row is locked: parts never race).
-      let batchComplete = 1;
-      if (parts > 1) {
-        const staged = await tx.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM delivery.staged_batches WHERE run_id = $1 AND batch_seq = $2`,
-          [run.runId, batchSeq],
+    try {
+      return await inTransaction(this.pool, async (tx) => {
+        // The batch's rows first, without the run's lock: batches of one run (3 partitions at once) write their
+        // contacts side by side and queue on the run row only for its counters, at the end.
+        const inserted = await tx.query(
+          `INSERT INTO delivery.staged_batches (run_id, batch_seq, part, parts, contacts) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT DO NOTHING`,
+          [run.runId, batchSeq, part, parts, contacts.length],
         );
-        batchComplete = staged.rows[0].n === parts ? 1 : 0;
-      }
-      const merged = mergeBatch(contacts);
-      let added = 0;
-      if (merged.length > 0) {
-        // xmax = 0 on a row the statement inserted (not one it updated): the distinct e-mails this batch adds.
-        const upserted = await tx.query<{ inserted: boolean }>(
-          `INSERT INTO delivery.run_contacts (run_id, email, seq, contact, segment_ids)
-           SELECT $1, x.email, x.seq, x.contact, x.segment_ids
-           FROM jsonb_to_recordset($2::jsonb) AS x(email text, seq int, contact jsonb, segment_ids text[])
-           ON CONFLICT (run_id, email) DO UPDATE SET
-             seq = LEAST(run_contacts.seq, EXCLUDED.seq),
-             contact = CASE WHEN EXCLUDED.seq < run_contacts.seq THEN EXCLUDED.contact ELSE run_contacts.contact END,
-             segment_ids = ARRAY(SELECT DISTINCT unnest(run_contacts.segment_ids || EXCLUDED.segment_ids) ORDER BY 1)
-           RETURNING (xmax = 0) AS inserted`,
-          [
-            run.runId,
-            JSON.stringify(
-              merged.map((m) => ({
-                email: m.email,
-                seq: m.seq,
-                contact: m.contact,
-                segment_ids: m.segmentIds,
-              })),
-            ),
-          ],
+        if (inserted.rowCount === 0) {
+          const { state, stagingStopped } = await this.lockRun(tx, run, correlationId);
+          return (state !== 'staging' && state !== 'ready') || stagingStopped ? 'run-closed' : 'already-staged';
+        }
+        const added = await this.upsertContacts(tx, run.runId, mergeBatch(contacts));
+        const { state, stagingStopped } = await this.lockRun(tx, run, correlationId);
+        // A closed run takes nothing: undo the rows written above.
+        if ((state !== 'staging' && state !== 'ready') || stagingStopped) throw new RunClosed();
+        // The part that completes its batch counts the batch, once: the run row is locked now, and this statement
+        // sees every part committed before (a part written concurrently commits before or after this lock).
+        let batchComplete = 1;
+        if (parts > 1) {
+          const staged = await tx.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM delivery.staged_batches WHERE run_id = $1 AND batch_seq = $2`,
+            [run.runId, batchSeq],
+          );
+          batchComplete = staged.rows[0].n === parts ? 1 : 0;
+        }
+        // A skip run over the profile limit is certain to be skipped: stop staging it and let it be decided
+        // now (a 1M-row segment is not staged whole only to be skipped); later batches are not staged.
+        const skipLimit = run.limitPolicy === 'skip' ? Math.min(run.profileLimit, MAX_PROFILES_PER_RUN) : null;
+        await tx.query(
+          `UPDATE delivery.runs SET staged_batches = staged_batches + $5, mapped = mapped + $2,
+             unique_staged = unique_staged + $3,
+             staging_stopped = ($4::int IS NOT NULL AND unique_staged + $3 > $4::int),
+             state = CASE WHEN (expected_batches IS NOT NULL AND staged_batches + $5 >= expected_batches)
+                            OR ($4::int IS NOT NULL AND unique_staged + $3 > $4::int) THEN 'ready' ELSE state END,
+             ready_at = CASE WHEN (expected_batches IS NOT NULL AND staged_batches + $5 >= expected_batches)
+                            OR ($4::int IS NOT NULL AND unique_staged + $3 > $4::int) THEN COALESCE(ready_at, now()) ELSE ready_at END
+           WHERE run_id = $1`,
+          [run.runId, contacts.length, added, skipLimit, batchComplete],
         );
-        added = upserted.rows.filter((r) => r.inserted).length;
-      }
-      // A skip run over the profile limit is certain to be skipped: stop staging it and let it be decided
-      // now (a 1M-row segment is not staged whole only to be skipped); later batches are not staged.
-      const skipLimit = run.limitPolicy === 'skip' ? Math.min(run.profileLimit, MAX_PROFILES_PER_RUN) : null;
-      await tx.query(
-        `UPDATE delivery.runs SET staged_batches = staged_batches + $5, mapped = mapped + $2,
-           unique_staged = unique_staged + $3,
-           staging_stopped = ($4::int IS NOT NULL AND unique_staged + $3 > $4::int),
-           state = CASE WHEN (expected_batches IS NOT NULL AND staged_batches + $5 >= expected_batches)
-                          OR ($4::int IS NOT NULL AND unique_staged + $3 > $4::int) THEN 'ready' ELSE state END,
-           ready_at = CASE WHEN (expected_batches IS NOT NULL AND staged_batches + $5 >= expected_batches)
-                          OR ($4::int IS NOT NULL AND unique_staged + $3 > $4::int) THEN COALESCE(ready_at, now()) ELSE ready_at END
-         WHERE run_id = $1`,
-        [run.runId, contacts.length, added, skipLimit, batchComplete],
-      );
-      return 'staged';
-    });
+        return 'staged';
+      });
+    } catch (error) {
+      if (error instanceof RunClosed) return 'run-closed';
+      throw error;
+    }
+  }
+
+  /**
+   * Upserts a batch's contacts; returns how many e-mails it added to the run (xmax = 0 on a row the statement
+   * inserted, not one it updated). Rows go in e-mail order, so two batches sharing e-mails lock them in the
+   * same order and never deadlock.
+   */
+  private async upsertContacts(tx: PoolClient, runId: string, merged: StagedContact[]): Promise<number> {
+    if (merged.length === 0) return 0;
+    const upserted = await tx.query<{ inserted: boolean }>(
+      `INSERT INTO delivery.run_contacts (run_id, email, seq, contact, segment_ids)
+       SELECT $1, x.email, x.seq, x.contact, x.segment_ids
+       FROM jsonb_to_recordset($2::jsonb) AS x(email text, seq int, contact jsonb, segment_ids text[])
+       ORDER BY x.email
+       ON CONFLICT (run_id, email) DO UPDATE SET
+         seq = LEAST(run_contacts.seq, EXCLUDED.seq),
+         contact = CASE WHEN EXCLUDED.seq < run_contacts.seq THEN EXCLUDED.contact ELSE run_contacts.contact END,
+         segment_ids = ARRAY(SELECT DISTINCT unnest(run_contacts.segment_ids || EXCLUDED.segment_ids) ORDER BY 1)
+       RETURNING (xmax = 0) AS inserted`,
+      [
+        runId,
+        JSON.stringify(
+          merged.map((m) => ({ email: m.email, seq: m.seq, contact: m.contact, segment_ids: m.segmentIds })),
+        ),
+      ],
+    );
+    return upserted.rows.filter((r) => r.inserted).length;
   }
 
   /** Records the run's end; the run is ready once every announced batch is staged (now or later). */
