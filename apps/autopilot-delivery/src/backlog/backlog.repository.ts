@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { PG_POOL } from '../database/database.module';
+import { PG_POOL } from '@export/database';
 
 /** The ledger's work not yet done, across all instances. */
 export interface Backlog {
