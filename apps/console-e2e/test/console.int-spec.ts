@@ -366,6 +366,8 @@ describe('web console', () => {
     await expectEventually(async () => (await row.innerText()).includes('no connection'), { message: 'export shown without connection' });
     expect(await page.getByRole('button', { name: 'Run now: VIP newsletter' }).count()).toBe(0);
     await expectAccessible();
+    await page.getByRole('link', { name: 'Connections' }).click();
+    await page.getByRole('heading', { name: 'Connections' }).waitFor();
   });
 
   it('switches to Italian', async () => {
