@@ -260,7 +260,7 @@ describe('web console', () => {
     await page.getByRole('link', { name: 'Back to the runs' }).click();
     const held = await newestRunFinished(3);
     expect(await held.innerText()).toContain('segment refresh');
-    expect(await held.innerText()).toContain('Removals held. 30 removals held');
+    expect(await held.innerText()).toContain('Removals held: 30 removals held');
     expect(await count(held, 'removed')).toBe('0');
     await expectAccessible();
     await screenshot(page, 'runs-removals-held');

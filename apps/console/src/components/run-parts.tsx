@@ -36,6 +36,7 @@ export function Counts({ counts }: { counts: RunCounts }) {
 export function Progress({ run }: { run: Run }) {
   const { t, i18n } = useTranslation();
   const { done, total } = run.progress;
+  const label = total > 0 ? t('runs.progressLabel', { done: formatNumber(done, i18n.language), total: formatNumber(total, i18n.language) }) : undefined;
   return (
     <div className="progress">
       <span>
@@ -43,13 +44,9 @@ export function Progress({ run }: { run: Run }) {
       </span>
       {ACTIVE_STATUSES.includes(run.status) && (
         <>
-          <progress
-            value={total > 0 ? done : undefined}
-            max={total > 0 ? total : undefined}
-            aria-label={t('runs.progress')}
-            aria-valuetext={t('runs.progressLabel', { done: formatNumber(done, i18n.language), total: formatNumber(total, i18n.language) })}
-          />
-          <span>{t('runs.progressLabel', { done: formatNumber(done, i18n.language), total: formatNumber(total, i18n.language) })}</span>
+          {/* Indeterminate until the phase knows its total. */}
+          <progress value={total > 0 ? done : undefined} max={total > 0 ? total : undefined} aria-label={t('runs.progress')} aria-valuetext={label} />
+          {total > 0 && <span>{label}</span>}
         </>
       )}
     </div>

@@ -142,7 +142,7 @@ export const en = {
     fullResync: 'full resync',
     back: 'Back to the runs',
     live: 'Live',
-    held: 'Removals held. {{message}}.',
+    held: 'Removals held:',
     applyRemovals: 'Apply removals',
     removalsQueued: 'Run queued with the held removals applied.',
     ph: {

@@ -146,7 +146,7 @@ export const it: Messages = {
     fullResync: 'risincronizzazione completa',
     back: 'Torna alle esecuzioni',
     live: 'In tempo reale',
-    held: 'Rimozioni trattenute. {{message}}.',
+    held: 'Rimozioni trattenute:',
     applyRemovals: 'Applica le rimozioni',
     removalsQueued: 'Esecuzione in coda con le rimozioni trattenute applicate.',
     ph: {

@@ -85,7 +85,9 @@ export function RunsPage() {
                   <Progress run={r} />
                   {r.reason === MASS_REMOVAL_HELD ? (
                     <div className="held" role="status" data-held={r.id}>
-                      <p>{t('runs.held', { message: r.message ?? r.reason })}</p>
+                      <p>
+                        <strong>{t('runs.held')}</strong> {r.message}
+                      </p>
                       {/* Only the newest run's held removals are worth applying: a new run computes them again. */}
                       {mayRun && i === 0 && (
                         <button type="button" disabled={request.isPending} onClick={() => request.mutate({ confirmRemovals: true })}>
