@@ -18,6 +18,8 @@ describe('web console', () => {
   let page: Page;
   let admin: ApiClient;
   const apiKey = `sim-console-${randomUUID()}`;
+  // Ends unlike any UUID, so the connection's last 4 tell the keys apart.
+  const rotatedKey = `sim-console-rotated-${randomUUID()}-zz9z`;
   const tenant = `console-${randomUUID().slice(0, 8)}`;
   const UI_TIMEOUT = 60_000;
   const RUN_TIMEOUT = 240_000;
@@ -38,6 +40,16 @@ describe('web console', () => {
     snapshot: { format: 'csv', location: `file://${path}` },
   });
 
+  const quotaUsed = async () => (await admin.json<{ used: number }>('GET', `/v1/tenants/${tenant}/quota`)).used;
+  const runRows = () => page.locator('tbody tr');
+  /** Waits until the runs table lists `count` runs and the newest has finished with `status`. */
+  const newestRunFinished = async (count: number, status = 'succeeded') => {
+    await expectEventually(async () => (await runRows().count()) === count, { timeoutMs: RUN_TIMEOUT, message: `${count} runs listed` });
+    await runRows().first().locator(`[data-status="${status}"]`).waitFor({ timeout: RUN_TIMEOUT });
+    return runRows().first();
+  };
+  const count = async (row: ReturnType<Page['locator']>, name: string) => row.locator(`[data-count="${name}"]`).innerText();
+
   /** axe-core on the page as it is now: no serious or critical violation. */
   const expectAccessible = async () => expect(await seriousAccessibilityViolations(page)).toEqual([]);
 
@@ -54,7 +66,7 @@ describe('web console', () => {
 
   beforeAll(async () => {
     // 2 requests/s: a 6,000-contact run takes ~30 s, long enough to be canceled while it runs.
-    stack = await startStack({ apiKeys: [apiKey], simulatorRps: 2 });
+    stack = await startStack({ apiKeys: [apiKey, rotatedKey], simulatorRps: 2 });
     admin = new ApiClient(stack.apiUrl, await signToken({ sub: 'ada', tid: tenant, role: 'admin' }));
     const vip = writeSegment('vip.csv', 40, 25);
     const all = writeSegment('all.csv', 6000, 0);
@@ -138,6 +150,21 @@ describe('web console', () => {
     await expectAccessible();
   });
 
+  it('rotates the key of a connection', async () => {
+    await page.getByRole('button', { name: 'Rotate key: Autopilot (marketing)' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Rotate the key of Autopilot (marketing)' });
+    await dialog.getByLabel('New API key').fill(rotatedKey);
+    await expectAccessible();
+    await dialog.getByRole('button', { name: 'Rotate key', exact: true }).click();
+    await page.getByText('Key rotated.').waitFor();
+    const row = page.getByRole('row', { name: /Autopilot \(marketing\)/ });
+    await expectEventually(async () => (await row.innerText()).includes(`Key ending in ${rotatedKey.slice(-4)}`), { message: 'new last 4 shown' });
+    expect(await row.innerText()).not.toContain(`Key ending in ${apiKey.slice(-4)}`);
+    const [connection] = await admin.json<{ apiKeyLast4: string }[]>('GET', '/v1/connections');
+    expect(connection.apiKeyLast4).toBe(rotatedKey.slice(-4));
+    await expectAccessible();
+  });
+
   it('saves an export without running it', async () => {
     await page.getByRole('link', { name: 'Exports' }).click();
     await page.getByRole('link', { name: 'Add export' }).click();
@@ -155,13 +182,17 @@ describe('web console', () => {
     await page.getByLabel('Profile attribute 1').fill('CustomerId');
     await page.getByLabel('Autopilot field 1').fill('Customer Id');
     await page.getByText(/at most 100,000 profiles per export run/).waitFor();
+    // Sync mode is always offered: mirror by default, with the share of a list above which removals are held.
+    expect(await page.getByLabel('Sync mode').inputValue()).toBe('mirror');
+    expect(await page.getByLabel('Hold removals above this share of a list (%)').inputValue()).toBe('20');
     await expectAccessible();
     await screenshot(page, 'export-form');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText(/Export saved\. It runs after the next refresh/).waitFor();
     await expectAccessible();
     await screenshot(page, 'exports');
-    const [saved] = await admin.json<{ id: string; mapping: unknown }[]>('GET', '/v1/exports');
+    const [saved] = await admin.json<{ id: string; mapping: unknown; syncMode: string; massRemovalPercent: number }[]>('GET', '/v1/exports');
+    expect(saved).toMatchObject({ syncMode: 'mirror', massRemovalPercent: 20 });
     expect(saved.mapping).toEqual({
       email: 'EMail',
       firstName: 'FirstName',
@@ -173,16 +204,38 @@ describe('web console', () => {
     await page.getByText('No run yet.').waitFor();
   });
 
-  it('runs on demand and follows the run to succeeded without a reload; rejected rows are listed, paged', async () => {
+  it('previews a run (dry run): shows the predicted counts and changes nothing', async () => {
+    await page.getByRole('button', { name: 'Preview (dry run)' }).click();
+    await page.getByText('Preview queued').waitFor();
+    const row = await newestRunFinished(1);
+    expect(await row.locator('[data-status]').innerText()).toContain('dry run');
+    expect(await count(row, 'added')).toBe('40');
+    expect(await count(row, 'updated')).toBe('0');
+    expect(await count(row, 'unchanged')).toBe('0');
+    expect(await count(row, 'removed')).toBe('0');
+    expect(await count(row, 'delivered')).toBe('40');
+    expect(await row.locator('[data-phase]').innerText()).toBe('finished');
+    // Nothing was sent: no quota spent, and the run API says it was a dry run.
+    expect(await quotaUsed()).toBe(0);
+    const [exp] = await admin.json<{ id: string }[]>('GET', '/v1/exports');
+    const [preview] = await admin.json<{ dryRun: boolean }[]>('GET', `/v1/exports/${exp.id}/runs`);
+    expect(preview.dryRun).toBe(true);
+    await expectAccessible();
+    await screenshot(page, 'runs-preview');
+  });
+
+  it('runs on demand and follows the run to succeeded without a reload, sending what the preview predicted; rejected rows are listed, paged', async () => {
     await page.getByRole('button', { name: 'Run now' }).click();
     const navigations: string[] = [];
     page.on('framenavigated', (frame) => navigations.push(frame.url()));
-    await page.locator('[data-status="succeeded"]').waitFor({ timeout: RUN_TIMEOUT });
+    const row = await newestRunFinished(2);
     expect(navigations).toEqual([]); // the status changed in place
-    const row = page.locator('tbody tr').first();
-    expect(await row.locator('[data-count="delivered"]').innerText()).toBe('40');
-    expect(await row.locator('[data-count="rejected"]').innerText()).toBe('25');
+    expect(await row.locator('[data-status]').innerText()).not.toContain('dry run');
+    expect(await count(row, 'added')).toBe('40');
+    expect(await count(row, 'delivered')).toBe('40');
+    expect(await count(row, 'rejected')).toBe('25');
     expect(await row.innerText()).toContain('on demand');
+    expect(await quotaUsed()).toBe(40);
     await expectAccessible();
     await screenshot(page, 'runs');
 
@@ -198,6 +251,29 @@ describe('web console', () => {
     await expectEventually(async () => (await rejectionRows.count()) === 5, { message: 'second page of 5' });
   });
 
+  it('holds a mass removal (MASS_REMOVAL_HELD) until the admin applies the removals', async () => {
+    // 30 of the 40 contacts leave the segment: 75% of its list, above the export's 20%.
+    const vip = writeSegment('vip-smaller.csv', 10, 0);
+    await produceRaw(TOPICS.segmentRefreshed.name, [
+      { key: `${tenant}:seg-vip`, value: JSON.stringify(refreshed('seg-vip', 'VIP customers', 10, vip)) },
+    ]);
+    await page.getByRole('link', { name: 'Back to the runs' }).click();
+    const held = await newestRunFinished(3);
+    expect(await held.innerText()).toContain('segment refresh');
+    expect(await held.innerText()).toContain('Removals held: 30 removals held');
+    expect(await count(held, 'removed')).toBe('0');
+    await expectAccessible();
+    await screenshot(page, 'runs-removals-held');
+
+    await held.getByRole('button', { name: 'Apply removals' }).click();
+    await page.getByText('Run queued with the held removals applied.').waitFor();
+    const applied = await newestRunFinished(4);
+    expect(await count(applied, 'removed')).toBe('30');
+    expect(await applied.innerText()).not.toContain('Removals held');
+    // Only the newest run offers to apply removals.
+    expect(await page.getByRole('button', { name: 'Apply removals' }).count()).toBe(0);
+  });
+
   it('cancels a running run', async () => {
     const connection = (await admin.json<{ id: string }[]>('GET', '/v1/connections'))[0];
     const big = await admin.json<{ id: string }>('POST', '/v1/exports', {
@@ -211,6 +287,12 @@ describe('web console', () => {
     const cancel = page.getByRole('button', { name: 'Cancel run' });
     await cancel.waitFor({ timeout: RUN_TIMEOUT });
     await page.locator('[data-status="running"]').waitFor({ timeout: RUN_TIMEOUT });
+    // A running run shows its phase and a bar of the phase's progress, updated in place.
+    const running = runRows().first();
+    expect(await running.locator('[data-phase]').innerText()).toMatch(/^(queued|extracting|staging|sending|removing)$/);
+    await running.getByRole('progressbar', { name: 'Progress' }).waitFor();
+    await expectAccessible();
+    await screenshot(page, 'runs-running');
     await cancel.click();
     await page.locator('[data-status="canceled"]').waitFor({ timeout: RUN_TIMEOUT });
     const [run] = await admin.json<{ status: string; counts: { delivered: number } }[]>('GET', `/v1/exports/${big.id}/runs`);
@@ -258,6 +340,34 @@ describe('web console', () => {
       `fetch('/v1/exports/${exportId}/runs', { method: 'POST', headers: { authorization: 'Bearer ' + JSON.parse(sessionStorage.getItem('console.session')).token, 'content-type': 'application/json' }, body: '{}' }).then((r) => r.status)`,
     );
     expect(status).toBe(403);
+  });
+
+  it('removes a connection, offering to detach the exports that use it', async () => {
+    await signIn('ada', 'admin');
+    await page.getByRole('link', { name: 'Connections' }).click();
+    await page.getByRole('button', { name: 'Remove: Autopilot (marketing)' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Remove Autopilot (marketing)?' });
+    await dialog.getByText('2 export(s) use it.').waitFor();
+    const detach = dialog.getByLabel(/Detach the exports that use it/);
+    expect(await detach.isChecked()).toBe(true);
+    await expectAccessible();
+    await screenshot(page, 'connection-remove');
+    await dialog.getByRole('button', { name: 'Remove connection' }).click();
+    await page.getByText('No connection yet.').waitFor();
+    expect(await admin.json<unknown[]>('GET', '/v1/connections')).toEqual([]);
+    // The exports stay, with their settings, and show that they have no connection.
+    const exports = await admin.json<{ name: string; connectionId: string | null; state: string }[]>('GET', '/v1/exports');
+    expect(exports.map((e) => [e.name, e.connectionId, e.state]).sort()).toEqual([
+      ['Everyone', null, 'no-connection'],
+      ['VIP newsletter', null, 'no-connection'],
+    ]);
+    await page.getByRole('link', { name: 'Exports' }).click();
+    const row = page.getByRole('row', { name: /VIP newsletter/ });
+    await expectEventually(async () => (await row.innerText()).includes('no connection'), { message: 'export shown without connection' });
+    expect(await page.getByRole('button', { name: 'Run now: VIP newsletter' }).count()).toBe(0);
+    await expectAccessible();
+    await page.getByRole('link', { name: 'Connections' }).click();
+    await page.getByRole('heading', { name: 'Connections' }).waitFor();
   });
 
   it('switches to Italian', async () => {

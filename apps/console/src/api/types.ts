@@ -1,6 +1,6 @@
 import type { ConsoleSignIn } from '@export/contracts';
 
-/** What the control plane answers (PRODUCT.md, REST API). Fields added by later versions are optional here. */
+/** What the control plane answers (PRODUCT.md, REST API). */
 export type Role = 'admin' | 'contributor' | 'operator';
 
 export interface Connection {
@@ -39,8 +39,9 @@ export interface Export {
   limitPolicy: 'skip' | 'truncate';
   profileLimit: number;
   listNames: Record<string, string>;
-  /** Present once the API offers incremental runs. */
-  syncMode?: SyncMode;
+  syncMode: SyncMode;
+  /** A run removing more than this share (percent) of a list removes nothing (MASS_REMOVAL_HELD). */
+  massRemovalPercent: number;
   createdBy: string;
   createdAt: string;
   updatedAt: string;
@@ -53,6 +54,11 @@ export interface Segment {
   refreshedAt: string;
 }
 
+export type RunPhase = 'queued' | 'extracting' | 'staging' | 'sending' | 'removing' | 'finished';
+
+/** The run's reason when a mirror run held its removals (it succeeded, removing nothing). */
+export const MASS_REMOVAL_HELD = 'MASS_REMOVAL_HELD';
+
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'canceled';
 export const ACTIVE_STATUSES: RunStatus[] = ['queued', 'running'];
 
@@ -60,11 +66,11 @@ export interface RunCounts {
   extracted: number;
   rejected: number;
   duplicates: number;
-  eligible?: number;
-  added?: number;
-  updated?: number;
-  unchanged?: number;
-  removed?: number;
+  eligible: number;
+  added: number;
+  updated: number;
+  unchanged: number;
+  removed: number;
   delivered: number;
   failed: number;
   overLimit: number;
@@ -82,10 +88,12 @@ export interface Run {
   startedAt: string | null;
   finishedAt: string | null;
   counts: RunCounts;
-  dryRun?: boolean;
-  fullResync?: boolean;
-  phase?: string;
-  progress?: { done: number; total: number };
+  dryRun: boolean;
+  fullResync: boolean;
+  confirmRemovals: boolean;
+  phase: RunPhase;
+  /** Of the current phase. */
+  progress: { done: number; total: number };
 }
 
 export interface Rejection {

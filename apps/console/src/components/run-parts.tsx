@@ -1,5 +1,5 @@
 import { useTranslation } from 'react-i18next';
-import type { Run, RunCounts } from '../api/types';
+import { ACTIVE_STATUSES, type Run, type RunCounts } from '../api/types';
 import { formatNumber } from './ui';
 
 export function StatusBadge({ run }: { run: Run }) {
@@ -17,12 +17,12 @@ const ORDER: (keyof RunCounts)[] = [
   'extracted', 'rejected', 'duplicates', 'eligible', 'added', 'updated', 'unchanged', 'removed', 'delivered', 'failed', 'overLimit', 'overQuota',
 ];
 
-/** The counts the API reports (added/updated/unchanged/removed only when it reports them). */
+/** The run's counts; a dry run's are what a real run would do. */
 export function Counts({ counts }: { counts: RunCounts }) {
   const { t, i18n } = useTranslation();
   return (
     <dl className="counts">
-      {ORDER.filter((k) => counts[k] !== undefined).map((k) => (
+      {ORDER.map((k) => (
         <div key={k}>
           <dt>{t(`runs.c.${k}`)}</dt>
           <dd data-count={k}>{formatNumber(counts[k], i18n.language)}</dd>
@@ -32,27 +32,21 @@ export function Counts({ counts }: { counts: RunCounts }) {
   );
 }
 
-/** Phase and a progress bar, when the API reports them. */
+/** The run's phase, and while it is queued or running a bar of the current phase's progress. */
 export function Progress({ run }: { run: Run }) {
   const { t, i18n } = useTranslation();
-  if (!run.phase && !run.progress) return null;
-  const { done = 0, total = 0 } = run.progress ?? {};
+  const { done, total } = run.progress;
+  const label = total > 0 ? t('runs.progressLabel', { done: formatNumber(done, i18n.language), total: formatNumber(total, i18n.language) }) : undefined;
   return (
     <div className="progress">
-      {run.phase && (
-        <span>
-          {t('runs.phase')}: <strong data-phase={run.phase}>{run.phase}</strong>
-        </span>
-      )}
-      {run.progress && (
+      <span>
+        {t('runs.phase')}: <strong data-phase={run.phase}>{t(`runs.ph.${run.phase}`)}</strong>
+      </span>
+      {ACTIVE_STATUSES.includes(run.status) && (
         <>
-          <progress
-            value={total > 0 ? done : undefined}
-            max={total > 0 ? total : undefined}
-            aria-label={t('runs.progress')}
-            aria-valuetext={t('runs.progressLabel', { done: formatNumber(done, i18n.language), total: formatNumber(total, i18n.language) })}
-          />
-          <span>{t('runs.progressLabel', { done: formatNumber(done, i18n.language), total: formatNumber(total, i18n.language) })}</span>
+          {/* Indeterminate until the phase knows its total. */}
+          <progress value={total > 0 ? done : undefined} max={total > 0 ? total : undefined} aria-label={t('runs.progress')} aria-valuetext={label} />
+          {total > 0 && <span>{label}</span>}
         </>
       )}
     </div>

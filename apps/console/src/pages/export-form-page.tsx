@@ -1,11 +1,11 @@
-import { MAX_PROFILES_PER_RUN } from '@export/contracts';
+import { DEFAULT_MASS_REMOVAL_PERCENT, MAX_PROFILES_PER_RUN } from '@export/contracts';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useNavigate, useParams } from 'react-router';
 import { api, ApiError } from '../api/client';
 import { keys, useConnections, useExports, useSegments } from '../api/hooks';
-import type { CustomField, Export } from '../api/types';
+import type { CustomField, Export, SyncMode } from '../api/types';
 import { fieldErrors } from '../api/validation';
 import { useSignedIn } from '../auth/session-context';
 import { ErrorMessage, Field, formatDateTime, formatNumber, Loading } from '../components/ui';
@@ -24,12 +24,10 @@ export function ExportFormPage() {
   if (error) return <ErrorMessage error={error} />;
   const existing = id ? exports.data?.find((e) => e.id === id) : undefined;
   if (id && !existing) return <ErrorMessage error={new Error(`Export ${id} not found`)} />;
-  // Sync mode is offered when the API reports it (incremental runs); an older API ignores nothing it shows.
-  const offersSyncMode = (exports.data ?? []).some((e) => e.syncMode !== undefined);
-  return <ExportEditor key={id ?? 'new'} existing={existing} offersSyncMode={offersSyncMode} />;
+  return <ExportEditor key={id ?? 'new'} existing={existing} />;
 }
 
-function ExportEditor({ existing, offersSyncMode }: { existing?: Export; offersSyncMode: boolean }) {
+function ExportEditor({ existing }: { existing?: Export }) {
   const { t, i18n } = useTranslation();
   const session = useSignedIn();
   const navigate = useNavigate();
@@ -45,7 +43,8 @@ function ExportEditor({ existing, offersSyncMode }: { existing?: Export; offersS
   const [custom, setCustom] = useState<CustomField[]>(existing?.mapping.custom ?? []);
   const [limitPolicy, setLimitPolicy] = useState(existing?.limitPolicy ?? 'skip');
   const [profileLimit, setProfileLimit] = useState(String(existing?.profileLimit ?? MAX_PROFILES_PER_RUN));
-  const [syncMode, setSyncMode] = useState(existing?.syncMode ?? 'mirror');
+  const [syncMode, setSyncMode] = useState<SyncMode>(existing?.syncMode ?? 'mirror');
+  const [massRemovalPercent, setMassRemovalPercent] = useState(String(existing?.massRemovalPercent ?? DEFAULT_MASS_REMOVAL_PERCENT));
   const [listNames, setListNames] = useState<Record<string, string>>(existing?.listNames ?? {});
   const [errors, setErrors] = useState<Record<string, string>>({});
 
@@ -74,7 +73,8 @@ function ExportEditor({ existing, offersSyncMode }: { existing?: Export; offersS
       limitPolicy,
       profileLimit: Number(profileLimit),
       listNames: names,
-      ...(offersSyncMode ? { syncMode } : {}),
+      syncMode,
+      massRemovalPercent: Number(massRemovalPercent),
     });
     if (!parsed.success) return setErrors(fieldErrors(parsed.error));
     setErrors({});
@@ -184,13 +184,26 @@ function ExportEditor({ existing, offersSyncMode }: { existing?: Export; offersS
             )}
           </Field>
         </fieldset>
-        {offersSyncMode && (
-          <Field label={t('exports.syncMode')}>
+        <Field label={t('exports.syncMode')}>
+          {(p) => (
+            <select {...p} name="syncMode" value={syncMode} onChange={(e) => setSyncMode(e.target.value as SyncMode)}>
+              <option value="mirror">{t('exports.mirror')}</option>
+              <option value="upsert">{t('exports.upsert')}</option>
+            </select>
+          )}
+        </Field>
+        {syncMode === 'mirror' && (
+          <Field label={t('exports.massRemovalPercent')} hint={t('exports.massRemovalHint')} error={errors['massRemovalPercent']}>
             {(p) => (
-              <select {...p} name="syncMode" value={syncMode} onChange={(e) => setSyncMode(e.target.value as 'mirror' | 'upsert')}>
-                <option value="mirror">{t('exports.mirror')}</option>
-                <option value="upsert">{t('exports.upsert')}</option>
-              </select>
+              <input
+                {...p}
+                name="massRemovalPercent"
+                type="number"
+                min={0}
+                max={100}
+                value={massRemovalPercent}
+                onChange={(e) => setMassRemovalPercent(e.target.value)}
+              />
             )}
           </Field>
         )}

@@ -1,4 +1,4 @@
-import { FieldMapping, Id, LimitPolicy, ProfileLimit } from '@export/contracts';
+import { FieldMapping, Id, LimitPolicy, MassRemovalPercent, ProfileLimit, SyncMode } from '@export/contracts';
 import { z } from 'zod';
 
 /**
@@ -13,6 +13,7 @@ export const ExportForm = z.object({
   limitPolicy: LimitPolicy,
   profileLimit: ProfileLimit,
   listNames: z.record(Id, z.string().trim().min(1).max(200)),
-  syncMode: z.enum(['mirror', 'upsert']).optional(),
+  syncMode: SyncMode,
+  massRemovalPercent: MassRemovalPercent,
 });
 export type ExportForm = z.infer<typeof ExportForm>;

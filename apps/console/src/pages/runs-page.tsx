@@ -1,13 +1,17 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useLocation, useParams } from 'react-router';
 import { api } from '../api/client';
 import { keys, useConnections, useExports, useRuns } from '../api/hooks';
-import { ACTIVE_STATUSES, type Run } from '../api/types';
+import { ACTIVE_STATUSES, MASS_REMOVAL_HELD, type Run } from '../api/types';
 import { useSignedIn } from '../auth/session-context';
 import { Counts, Progress, StatusBadge } from '../components/run-parts';
 import { ErrorMessage, formatDateTime, Loading, Notice } from '../components/ui';
 import { mayUseConnection } from './exports-page';
+
+/** POST /v1/exports/:id/runs: a run now, a preview (dry run), a full resync, or a run applying held removals. */
+type RunRequest = { dryRun?: boolean; fullResync?: boolean; confirmRemovals?: boolean };
 
 export function RunsPage() {
   const { id = '' } = useParams();
@@ -19,11 +23,15 @@ export function RunsPage() {
   const connection = useConnections().data?.find((c) => c.id === exp?.connectionId);
   const runs = useRuns(id);
   const mayRun = !!exp && exp.state === 'ready' && mayUseConnection(session, connection);
-  // Preview (dry run) is offered when the API reports dry runs on its runs.
-  const offersDryRun = (runs.data ?? []).some((r) => r.dryRun !== undefined);
+  const [queued, setQueued] = useState('');
   const request = useMutation({
-    mutationFn: (body: { dryRun?: boolean }) => api('POST', `/v1/exports/${id}/runs`, body, { 'Idempotency-Key': crypto.randomUUID() }),
-    onSuccess: () => queries.invalidateQueries({ queryKey: keys.runs(id) }),
+    mutationFn: (body: RunRequest) => api('POST', `/v1/exports/${id}/runs`, body, { 'Idempotency-Key': crypto.randomUUID() }),
+    onSuccess: (_, body) => {
+      setQueued(
+        t(body.dryRun ? 'exports.previewQueued' : body.fullResync ? 'exports.fullResyncQueued' : body.confirmRemovals ? 'runs.removalsQueued' : 'exports.runQueued'),
+      );
+      return queries.invalidateQueries({ queryKey: keys.runs(id) });
+    },
   });
   const cancel = useMutation({
     mutationFn: (run: Run) => api('POST', `/v1/runs/${run.id}/cancel`),
@@ -34,17 +42,18 @@ export function RunsPage() {
   return (
     <section aria-labelledby="runs-title">
       <h1 id="runs-title">{t('runs.title', { name: exp?.name ?? id })}</h1>
-      {notice && <Notice>{notice}</Notice>}
+      {(queued || notice) && <Notice>{queued || notice}</Notice>}
       {mayRun && (
         <div className="buttons">
           <button type="button" disabled={request.isPending} onClick={() => request.mutate({})}>
             {t('exports.runNow')}
           </button>
-          {offersDryRun && (
-            <button type="button" disabled={request.isPending} onClick={() => request.mutate({ dryRun: true })}>
-              {t('exports.preview')}
-            </button>
-          )}
+          <button type="button" disabled={request.isPending} onClick={() => request.mutate({ dryRun: true })}>
+            {t('exports.preview')}
+          </button>
+          <button type="button" disabled={request.isPending} onClick={() => request.mutate({ fullResync: true })}>
+            {t('exports.fullResync')}
+          </button>
         </div>
       )}
       <ErrorMessage error={request.error ?? cancel.error} />
@@ -69,12 +78,26 @@ export function RunsPage() {
             </tr>
           </thead>
           <tbody>
-            {runs.data.map((r) => (
+            {runs.data.map((r, i) => (
               <tr key={r.id} data-run={r.id}>
                 <td>
                   <StatusBadge run={r} />
                   <Progress run={r} />
-                  {r.reason && <p className="reason">{r.reason}</p>}
+                  {r.reason === MASS_REMOVAL_HELD ? (
+                    <div className="held" role="status" data-held={r.id}>
+                      <p>
+                        <strong>{t('runs.held')}</strong> {r.message}
+                      </p>
+                      {/* Only the newest run's held removals are worth applying: a new run computes them again. */}
+                      {mayRun && i === 0 && (
+                        <button type="button" disabled={request.isPending} onClick={() => request.mutate({ confirmRemovals: true })}>
+                          {t('runs.applyRemovals')}
+                        </button>
+                      )}
+                    </div>
+                  ) : (
+                    r.reason && <p className="reason">{r.reason}</p>
+                  )}
                 </td>
                 <td>{t(`runs.t.${r.trigger}`)}</td>
                 <td>{formatDateTime(r.queuedAt, i18n.language)}</td>
