@@ -73,10 +73,18 @@ describe('demo', () => {
     );
     expect(output).toMatch(/export-cli events validate[\s\S]*valid: eventId [\s\S]*published eventId/);
     expect(output).toMatch(/connection [0-9a-f-]{36} \(key ending/);
-    const summary = /succeeded: delivered (\d+)\/(\d+), extracted 300, rejected 3/.exec(output);
+    const summary =
+      /succeeded: delivered (\d+)\/(\d+) \(added \d+, updated 0, unchanged 0\), removed 0, extracted 300, rejected 3/.exec(
+        output,
+      );
     expect(summary?.[1]).toBe(summary?.[2]);
     expect(Number(summary?.[1])).toBeGreaterThan(280);
     expect(output).toMatch(/Autopilot simulator: \d+ requests, 0 answered 429/);
+    // Incremental sync: the preview (a dry run) predicts that nothing changed, and the next run sends nothing.
+    expect(output).toMatch(
+      /succeeded \[dry run: nothing was sent or changed[^\]]*\]: delivered 0\/\d+ \(added 0, updated 0, unchanged \d+\)/,
+    );
+    expect(output).toContain('second run: succeeded, 0 Autopilot requests');
     expect(output).toContain('[start] all services stopped');
   });
 });
