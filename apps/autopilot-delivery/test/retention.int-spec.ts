@@ -31,7 +31,9 @@ describe('autopilot-delivery retention', () => {
     delivery = await startDelivery(
       environment.deliveryEnv({
         KAFKA_GROUP_ID: uid('delivery-retention'),
-        AUTOPILOT_RATE_LIMIT_RPS: '0',
+        // Paced as the simulator's key allows (5 r/s): the second run removes 100 contacts one DELETE each, and an
+        // unpaced sender against a limited key spends its time in 429 back-offs.
+        AUTOPILOT_RATE_LIMIT_RPS: '5',
         RETENTION_PURGE_INTERVAL_MS: '1000',
         RETENTION_SWEEP_MS: '500',
       }),
