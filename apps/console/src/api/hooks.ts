@@ -17,13 +17,18 @@ export const useExports = () => useQuery({ queryKey: keys.exports, queryFn: () =
 export const useSegments = () => useQuery({ queryKey: keys.segments, queryFn: () => api<Segment[]>('GET', '/v1/segments') });
 
 const LIVE_MS = 1000;
+/** Runs also start without this page (a segment refresh, another admin): the list looks for them this often. */
+const IDLE_MS = 5000;
 
-/** Newest first; refreshed every second while a run is queued or running (live progress without reload). */
+/**
+ * Newest first; refreshed every second while a run is queued or running (live progress without reload), and every
+ * few seconds otherwise, so a run that a segment refresh started appears without a reload.
+ */
 export const useRuns = (exportId: string) =>
   useQuery({
     queryKey: keys.runs(exportId),
     queryFn: () => api<Run[]>('GET', `/v1/exports/${encodeURIComponent(exportId)}/runs`),
-    refetchInterval: (q) => (q.state.data?.some((r) => ACTIVE_STATUSES.includes(r.status)) ? LIVE_MS : false),
+    refetchInterval: (q) => (q.state.data?.some((r) => ACTIVE_STATUSES.includes(r.status)) ? LIVE_MS : IDLE_MS),
   });
 
 export const useRun = (runId: string) =>
