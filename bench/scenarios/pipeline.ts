@@ -26,9 +26,10 @@ const opts = new Command('bench-pipeline')
   .option('--keys <n>', 'tenants exporting at once, each with its own key', Number, 1)
   .option('--fairness', "start another tenant's 1,000-profile export while the big run delivers", false)
   .option('--reference', 'also run the minimal reference pipeline on the same rows', false)
+  .option('--log-level <level>', 'LOG_LEVEL of every service (logs under tmp/logs/stack-*)', 'warn')
   .option('--cpu-prof <dir>', 'V8 CPU profile of every service (<dir>/<service>/*.cpuprofile, written when it stops)')
   .parse()
-  .opts<{ name: string; profiles: number; rps: number; margin?: string; deliveries: number; keys: number; fairness: boolean; reference: boolean; cpuProf?: string }>();
+  .opts<{ name: string; profiles: number; rps: number; margin?: string; deliveries: number; keys: number; fairness: boolean; reference: boolean; cpuProf?: string; logLevel: string }>();
 
 const SERVICES = ['connection-management', 'segment-extraction', 'field-mapping', 'autopilot-delivery', 'autopilot-simulator'];
 
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
     deliveryInstances: opts.deliveries,
     env: serviceEnv(),
     nodeArgs: nodeArgs(),
+    logLevel: opts.logLevel,
   });
   try {
     const tenants: Tenant[] = [];
