@@ -4,7 +4,9 @@ import { expectEventually, produceRaw } from '@export/testing';
 import axios from 'axios';
 import {
   emails,
+  produceRunMessages,
   publishRun,
+  runMessages,
   runSpec,
   startDelivery,
   startDeliveryTestEnvironment,
@@ -170,6 +172,56 @@ describe('autopilot-delivery', () => {
         .map((r) => r.email)
         .sort(),
     );
+  });
+
+  it('starts sending a truncate run while its later batches still stage; a skip run waits for its last batch', async () => {
+    const t = await tenant();
+    const run = runSpec({ tenantId: t.tenantId, connectionId: t.connectionId, profileLimit: 50, limitPolicy: 'truncate' });
+    const row = (seq: number, n: number, firstName = `F${n}`) => ({
+      seq,
+      email: `e${n}@example.com`,
+      segmentId: run.segments[0].segmentId,
+      contact: { Email: `e${n}@example.com`, FirstName: firstName },
+    });
+    const batch = (batchSeq: number, contacts: ReturnType<typeof row>[]) =>
+      ({ kind: 'batch', run, batchSeq, rejected: 0, contacts }) as const;
+    const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+    // Rows 0-39 of the snapshot (row 10 comes late), certainly within the limit of 50 whatever follows.
+    await produceRunMessages(run, [
+      batch(0, range(0, 20).filter((n) => n !== 10).map((n) => row(n, n))),
+      batch(1, range(20, 40).map((n) => row(n, n))),
+    ]);
+    const started = await waitForEvent(events, run.runId, 'delivery-started');
+    expect(started.counts.overLimit).toBe(0);
+    await expectEventually(async () => ((await sim.stats()).keys[t.apiKey]?.requests ?? 0) > 0 || undefined, {
+      timeoutMs: 30_000,
+      message: 'a first call before the last batch',
+    });
+    // The last batch: row 10 is e25 again with other fields (its earliest row: these win), rows 40-59, and e10 at
+    // row 60 (past the limit: the first 50 contacts in row order are rows 0-50 without e10).
+    await produceRunMessages(run, [
+      batch(2, [row(10, 25, 'Earlier'), ...range(40, 60).map((n) => row(n, n)), row(60, 10)]),
+      { kind: 'end', run, batches: 3, extracted: 61 },
+    ]);
+    const completed = await waitForEvent(events, run.runId, 'delivery-completed');
+    expect(completed.counts).toMatchObject({ eligible: 50, delivered: 50, overLimit: 10, duplicates: 1, failed: 0 });
+    const sent = await t.contacts();
+    const expected = [...range(0, 10), ...range(11, 51)].map((n) => `e${n}@example.com`);
+    expect(sent.map((c) => c.email).sort()).toEqual(expected.sort());
+    const e25 = (await axios.get(`${sim.url}/__sim/contacts`, { params: { account: t.account, email: 'e25@example.com' } }))
+      .data.contacts.find((c: { email: string }) => c.email === 'e25@example.com');
+    expect(e25.fields.FirstName).toBe('Earlier');
+    const { rows: quota } = await pg.query('SELECT used FROM delivery.quota_usage WHERE tenant_id = $1', [t.tenantId]);
+    expect(quota).toEqual([{ used: 50 }]);
+
+    const u = await tenant();
+    const skip = runSpec({ tenantId: u.tenantId, connectionId: u.connectionId, profileLimit: 50, limitPolicy: 'skip' });
+    const skipped = runMessages(skip, emails('s', 40), 20);
+    await produceRunMessages(skip, [skipped.batches[0]]);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect((await sim.stats()).keys[u.apiKey]?.requests ?? 0).toBe(0);
+    await produceRunMessages(skip, [skipped.batches[1], skipped.end]);
+    expect((await waitForEvent(events, skip.runId, 'delivery-completed')).counts).toMatchObject({ delivered: 40 });
   });
 
   it('skips a run over the remaining monthly quota (policy skip)', async () => {

@@ -62,6 +62,12 @@ describe('delivery lease fencing', () => {
     return { spec, apiKey, account };
   }
 
+  /** The run as its decision leaves it (without the decision): delivering, every contact to send. */
+  async function decided(runId: string): Promise<void> {
+    await pool.query(`UPDATE delivery.runs SET state = 'delivering' WHERE run_id = $1`, [runId]);
+    await pool.query(`UPDATE delivery.run_contacts SET status = 'pending', change = 'added' WHERE run_id = $1`, [runId]);
+  }
+
   /** A lane's dependencies; its bulk upserts go through `gate` (a stall) and are counted. */
   function laneDeps(owner: string, apiKey: string, gate?: Promise<void>) {
     const published: RunEventBody[] = [];
@@ -150,7 +156,7 @@ describe('delivery lease fencing', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     const [held] = await repo.lease('owner-b', 1, 60_000);
     expect(held.runId).toBe(spec.runId);
-    await pool.query(`UPDATE delivery.runs SET state = 'delivering' WHERE run_id = $1`, [spec.runId]);
+    await decided(spec.runId);
 
     await expect(repo.markSent('owner-a', spec.runId, ['p0@example.com'])).rejects.toBeInstanceOf(LeaseLostError);
     await expect(
@@ -161,7 +167,7 @@ describe('delivery lease fencing', () => {
     expect(await repo.counts(spec.runId)).toMatchObject({ delivered: 0, failed: 0, pending: 10 });
 
     // The holder's writes go through.
-    expect(await repo.markSent('owner-b', spec.runId, ['p0@example.com'])).toBe(1);
+    expect(await repo.markSent('owner-b', spec.runId, ['p0@example.com'])).toEqual({ sent: 1, updated: 0 });
     await repo.markFailed('owner-b', spec.runId, [{ email: 'p1@example.com', reason: 'refused' }]);
     expect(await repo.progress('owner-b', spec.runId)).toMatchObject({ delivered: 1, failed: 1 });
   }, 30_000);
@@ -169,7 +175,7 @@ describe('delivery lease fencing', () => {
   it('a takeover never lands under a write of the old holder in progress; after it, the old holder writes nothing', async () => {
     const { spec } = await readyRun(10);
     await repo.lease('owner-a', 1, 1);
-    await pool.query(`UPDATE delivery.runs SET state = 'delivering' WHERE run_id = $1`, [spec.runId]);
+    await decided(spec.runId);
     await new Promise((resolve) => setTimeout(resolve, 20));
     // A write of A is under way (its statement holds the run row in share mode, as the fenced writes do)...
     const slow = await pool.connect();

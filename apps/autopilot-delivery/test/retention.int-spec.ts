@@ -185,8 +185,8 @@ describe('autopilot-delivery retention', () => {
       );
     const insertContacts = (runId: string, prefix: string) =>
       pg.query(
-        `INSERT INTO delivery.run_contacts (run_id, email, seq, contact, segment_ids)
-         SELECT $1, $2 || g || '@example.com', g, jsonb_build_object('Email', $2 || g || '@example.com'), '{seg-a}'
+        `INSERT INTO delivery.run_contacts (run_id, email, seq, contact, segment_ids, status)
+         SELECT $1, $2 || g || '@example.com', g, jsonb_build_object('Email', $2 || g || '@example.com'), '{seg-a}', 'pending'
            FROM generate_series(0, 19) g`,
         [runId, prefix],
       );

@@ -49,7 +49,8 @@ export class BacklogRepository {
     for (const row of rows) {
       const contacts = Number(row.contacts);
       backlog.contacts[row.state] += contacts;
-      if (row.state === 'staging') backlog.runs.staging += row.runs;
+      // A truncate run leased while it stages (it sends meanwhile) holds a sender slot: it counts as leased.
+      if (row.state === 'staging' && !row.leased) backlog.runs.staging += row.runs;
       else if (row.leased) backlog.runs.leased += row.runs;
       else backlog.runs.waiting += row.runs;
       const connection = row.connection_id ?? '';

@@ -4,6 +4,7 @@ import type { Pool, PoolClient } from 'pg';
 import { inTransaction, PG_POOL } from '@export/database';
 import {
   classifyContacts,
+  classifyWithinLimit,
   planRemovals,
   seedDestination,
   type RemovalPlan,
@@ -15,7 +16,8 @@ export interface LeasedRun {
   runId: string;
   tenantId: string;
   spec: RunSpec;
-  state: 'ready' | 'delivering';
+  /** 'staging': a truncate run leased to send what is certainly within its limit while it stages. */
+  state: 'staging' | 'ready' | 'delivering';
   correlationId: string;
   cancelRequested: boolean;
   startedAt: Date | null;
@@ -70,11 +72,30 @@ interface RunRow {
   run_id: string;
   tenant_id: string;
   spec: unknown;
-  state: 'ready' | 'delivering';
+  state: 'staging' | 'ready' | 'delivering';
   correlation_id: string | null;
   cancel_requested: boolean;
   started_at: Date | null;
 }
+
+/** Contacts a run classifies at a time while it stages (see classifyEarly). */
+export const EARLY_CHUNK = 5_000;
+
+/** What one classifyEarly step did; `state` is the run's as the step began ('ready': everything is staged). */
+export type EarlyStep =
+  | { kind: 'classified'; state: 'staging' | 'ready'; classified: number; changed: number }
+  | { kind: 'quota-short'; state: 'staging' | 'ready' }
+  | { kind: 'closed' };
+
+/**
+ * Runs that may be leased while they stage: truncate, not a dry run (a preview must see the whole snapshot), one
+ * segment (a contact in several segments would be sent once per segment it is seen in), not stopped.
+ */
+const EARLY = `(state = 'staging' AND NOT staging_stopped AND spec ->> 'limitPolicy' = 'truncate'
+  AND COALESCE((spec ->> 'dryRun')::boolean, false) = false AND jsonb_array_length(spec -> 'segments') = 1)`;
+
+/** Undoes an early step's transaction: the tenant's quota cannot take its contacts now. */
+class QuotaShort extends Error {}
 
 /** The run half of the ledger: leases, the limit/quota decision, counts and the end of a run. */
 @Injectable()
@@ -82,16 +103,18 @@ export class RunsRepository {
   constructor(@Inject(PG_POOL) private readonly pool: Pool) {}
 
   /**
-   * Leases up to `limit` workable runs for this instance. SKIP LOCKED lets instances lease side by side;
-   * an expired lease (its holder crashed) is taken over.
+   * Leases up to `limit` workable runs for this instance: ready or delivering runs, and truncate runs that still
+   * stage (they send what is certain to be within their limit meanwhile, see classifyEarly). SKIP LOCKED lets
+   * instances lease side by side; an expired lease (its holder crashed) is taken over.
    */
   async lease(owner: string, limit: number, leaseMs: number): Promise<LeasedRun[]> {
     const { rows } = await this.pool.query<RunRow>(
       `UPDATE delivery.runs r SET lease_owner = $1, lease_expires_at = now() + $3 * interval '1 millisecond'
        WHERE r.run_id IN (
          SELECT run_id FROM delivery.runs
-         WHERE state IN ('ready', 'delivering') AND (lease_expires_at IS NULL OR lease_expires_at < now())
-         ORDER BY ready_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+         WHERE (state IN ('ready', 'delivering') OR ${EARLY})
+           AND (lease_expires_at IS NULL OR lease_expires_at < now())
+         ORDER BY ready_at NULLS LAST, created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
        RETURNING r.run_id, r.tenant_id, r.spec, r.state, r.correlation_id, r.cancel_requested, r.started_at`,
       [owner, limit, leaseMs],
     );
@@ -111,7 +134,8 @@ export class RunsRepository {
     if (runIds.length === 0) return new Set();
     const { rows } = await this.pool.query<{ run_id: string }>(
       `UPDATE delivery.runs SET lease_expires_at = now() + $3 * interval '1 millisecond'
-       WHERE run_id = ANY($2::uuid[]) AND lease_owner = $1 AND state IN ('ready', 'delivering') RETURNING run_id`,
+       WHERE run_id = ANY($2::uuid[]) AND lease_owner = $1 AND state IN ('staging', 'ready', 'delivering')
+       RETURNING run_id`,
       [owner, runIds, leaseMs],
     );
     return new Set(rows.map((r) => r.run_id));
@@ -146,17 +170,25 @@ export class RunsRepository {
     announce: (decision: Decision, counts: DeliveryCounts, quota: QuotaChange | null) => Promise<void>,
   ): Promise<(Decision & { removals?: RemovalPlan }) | null> {
     return inTransaction(this.pool, async (tx) => {
-      const locked = await tx.query<{ mapped: number; staging_stopped: boolean }>(
-        `SELECT mapped, staging_stopped FROM delivery.runs WHERE run_id = $1 AND state = 'ready' AND lease_owner = $2 FOR UPDATE`,
+      const locked = await tx.query<{
+        mapped: number;
+        staging_stopped: boolean;
+        classified_early: number;
+        quota_month: string | null;
+      }>(
+        `SELECT mapped, staging_stopped, classified_early, quota_month FROM delivery.runs
+          WHERE run_id = $1 AND state = 'ready' AND lease_owner = $2 FOR UPDATE`,
         [run.runId, owner],
       );
       if (locked.rowCount === 0) return null;
       const { spec } = run;
-      const { rows } = await tx.query<{ unique: number }>(
-        'SELECT count(*)::int AS unique FROM delivery.run_contacts WHERE run_id = $1',
-        [run.runId],
+      const early = locked.rows[0].classified_early > 0;
+      const { rows } = await tx.query<{ unique: number; classified: number }>(
+        `SELECT count(*)::int AS unique, count(*) FILTER (WHERE $2 AND status <> 'staged')::int AS classified
+           FROM delivery.run_contacts WHERE run_id = $1`,
+        [run.runId, early],
       );
-      const unique = rows[0].unique;
+      const { unique, classified } = rows[0];
       const limit = Math.min(spec.profileLimit, MAX_PROFILES_PER_RUN);
       // The diff joins a run's contacts (up to 100,000 and more) with the export's state. Statistics of these
       // tables are often stale (a run's rows arrive within seconds; autovacuum may be off), and a planner that
@@ -164,8 +196,11 @@ export class RunsRepository {
       await tx.query('SET LOCAL enable_nestloop = off');
       const certainSkip = spec.limitPolicy === 'skip' && unique > limit;
       if (!certainSkip && !spec.dryRun) await seedDestination(tx, spec, lists);
-      const diff = certainSkip ? undefined : await classifyContacts(tx, spec, lists, limit);
-      const month = quotaMonth(new Date());
+      // A run that classified (and sent) contacts while staging classifies the rest within what is left of its limit.
+      const diff = certainSkip
+        ? undefined
+        : await classifyContacts(tx, spec, lists, Math.max(0, limit - classified), { everything: !early });
+      const month = locked.rows[0].quota_month ?? quotaMonth(new Date());
       const quotaUsed = await this.lockQuota(tx, run.tenantId, month);
       const decision = decide({
         mapped: locked.rows[0].mapped,
@@ -208,9 +243,11 @@ export class RunsRepository {
         );
       }
       const removals = spec.syncMode === 'mirror' ? await planRemovals(tx, spec, lists) : undefined;
+      // Early contacts were reserved in the month of their step: this run's quota month stays the one it began with.
       await tx.query(
         `UPDATE delivery.runs SET state = 'delivering', duplicates = $2, over_limit = $3, over_quota = $4,
-           quota_month = $5, quota_reserved = $6, removals_held = $7, started_at = now() WHERE run_id = $1`,
+           quota_month = COALESCE(quota_month, $5), quota_reserved = quota_reserved + $6, removals_held = $7,
+           started_at = COALESCE(started_at, now()) WHERE run_id = $1`,
         [
           run.runId,
           decision.duplicates,
@@ -225,6 +262,93 @@ export class RunsRepository {
       await announce(decision, counts, quota);
       return { ...decision, removals };
     });
+  }
+
+  /**
+   * One step of a truncate run that still stages (or has just staged its last batch): classifies up to `max`
+   * staged contacts certain to be within its limit (see classifyWithinLimit), reserves the ones to send from the
+   * tenant's month (all or none: when the quota cannot take them the step changes nothing and says
+   * 'quota-short'; the run then waits for its last batch and the decision puts the rest in the stable order), and
+   * before the commit lets `announce` publish what changed (the first step: delivery-started). Only while
+   * `owner` holds the lease (else LeaseLostError).
+   */
+  async classifyEarly(
+    owner: string,
+    run: LeasedRun,
+    lists: SegmentLists,
+    max: number,
+    announce: (first: boolean, counts: DeliveryCounts, quota: QuotaChange | null) => Promise<void>,
+  ): Promise<EarlyStep> {
+    const { spec } = run;
+    try {
+      return await inTransaction(this.pool, async (tx) => {
+        const { rows } = await tx.query<{ state: string; classified_early: number; started: boolean; quota_month: string | null }>(
+          `SELECT state, classified_early, started_at IS NOT NULL AS started, quota_month FROM delivery.runs
+            WHERE run_id = $1 AND lease_owner = $2`,
+          [run.runId, owner],
+        );
+        if (rows.length === 0) throw new LeaseLostError(run.runId);
+        const { classified_early: before, started } = rows[0];
+        const state = rows[0].state;
+        if (state !== 'staging' && state !== 'ready') return { kind: 'closed' };
+        const limit = Math.min(spec.profileLimit, MAX_PROFILES_PER_RUN);
+        const room = Math.min(max, limit - before);
+        if (room <= 0) return { kind: 'classified', state, classified: 0, changed: 0 };
+        if (!started) await seedDestination(tx, spec, lists);
+        const diff = await classifyWithinLimit(tx, spec, lists, limit, room);
+        const classified = diff.added + diff.updated + diff.unchanged;
+        const changed = diff.added + diff.updated;
+        if (classified === 0) return { kind: 'classified', state, classified: 0, changed: 0 };
+        const month = rows[0].quota_month ?? quotaMonth(new Date());
+        let quota: QuotaChange | null = null;
+        if (changed > 0) {
+          const used = await this.lockQuota(tx, run.tenantId, month);
+          if (spec.quotaPerMonth !== null && used + changed > spec.quotaPerMonth) throw new QuotaShort();
+          const { rows: reserved } = await tx.query<{ revision: string }>(
+            `UPDATE delivery.quota_usage SET used = used + $3, revision = revision + 1
+              WHERE tenant_id = $1 AND month = $2 RETURNING revision`,
+            [run.tenantId, month, changed],
+          );
+          quota = { month, used: used + changed, revision: Number(reserved[0].revision) };
+        }
+        const updated = await tx.query(
+          `UPDATE delivery.runs SET classified_early = classified_early + $3, quota_month = $4,
+             quota_reserved = quota_reserved + $5, started_at = COALESCE(started_at, now())
+           WHERE run_id = $1 AND lease_owner = $2`,
+          [run.runId, owner, classified, month, changed],
+        );
+        if (updated.rowCount === 0) throw new LeaseLostError(run.runId);
+        const { pending: _pending, ...counts } = await this.counts(run.runId, tx);
+        await announce(!started, counts, quota);
+        return { kind: 'classified', state, classified, changed };
+      });
+    } catch (error) {
+      if (!(error instanceof QuotaShort)) throw error;
+      const { rows } = await this.pool.query<{ state: 'staging' | 'ready' }>(
+        'SELECT state FROM delivery.runs WHERE run_id = $1',
+        [run.runId],
+      );
+      return { kind: 'quota-short', state: rows[0]?.state ?? 'staging' };
+    }
+  }
+
+  /** Whether the run still has contacts to send (an index lookup, not a count), only while `owner` holds its lease. */
+  async hasPending(owner: string, runId: string): Promise<boolean> {
+    const { rows } = await this.pool.query<{ held: boolean; pending: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM delivery.runs WHERE run_id = $1 AND lease_owner = $2) AS held,
+              EXISTS (SELECT 1 FROM delivery.run_contacts WHERE run_id = $1 AND status = 'pending') AS pending`,
+      [runId, owner],
+    );
+    if (!rows[0].held) throw new LeaseLostError(runId);
+    return rows[0].pending;
+  }
+
+  /** The run's state now (a lane waiting for its last batch polls it). */
+  async stateOf(runId: string): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ state: string }>('SELECT state FROM delivery.runs WHERE run_id = $1', [
+      runId,
+    ]);
+    return rows[0]?.state;
   }
 
   /** Pending contacts after `afterSeq`, in seq order. */
@@ -247,16 +371,22 @@ export class RunsRepository {
    * the same statement records them in the export's destination state (contact ids Autopilot returned, md5 of
    * the contact as sent, segments and their lists; a leaver's earlier lists stay until its removal). Called only
    * after Autopilot confirmed the call: a crash before leaves the contact pending, to be sent again.
-   * Returns how many were pending until now (a contact is counted once, whoever sent it).
+   * Returns how many were pending until now (a contact is counted once, whoever sent it), and how many of those
+   * were updates.
    */
-  async markSent(owner: string, runId: string, emails: string[], destination?: DestinationWrite): Promise<number> {
-    if (emails.length === 0) return 0;
-    const { rows } = await this.pool.query<{ held: number; changed: number }>(
+  async markSent(
+    owner: string,
+    runId: string,
+    emails: string[],
+    destination?: DestinationWrite,
+  ): Promise<{ sent: number; updated: number }> {
+    if (emails.length === 0) return { sent: 0, updated: 0 };
+    const { rows } = await this.pool.query<{ held: number; changed: number; updated: number }>(
       `WITH held AS (${HELD}),
        changed AS (
          UPDATE delivery.run_contacts c SET status = 'sent', reason = NULL FROM held
          WHERE c.run_id = held.run_id AND c.email = ANY($3::text[]) AND c.status = 'pending'
-         RETURNING c.email, c.contact, c.segment_ids),
+         RETURNING c.email, c.contact, c.segment_ids, c.change),
        recorded AS (
          INSERT INTO delivery.destination_contacts AS d
            (tenant_id, connection_id, export_id, email, contact_id, contact_hash, segment_ids, list_ids, run_id)
@@ -273,7 +403,8 @@ export class RunsRepository {
                              WHERE o.s <> ALL(EXCLUDED.segment_ids) ORDER BY o.i) || EXCLUDED.list_ids,
            run_id = EXCLUDED.run_id, updated_at = now()
          RETURNING 1)
-       SELECT (SELECT count(*) FROM held)::int AS held, (SELECT count(*) FROM changed)::int AS changed`,
+       SELECT (SELECT count(*) FROM held)::int AS held, (SELECT count(*) FROM changed)::int AS changed,
+              (SELECT count(*) FROM changed WHERE change = 'updated')::int AS updated`,
       [
         runId,
         owner,
@@ -286,13 +417,16 @@ export class RunsRepository {
       ],
     );
     if (rows[0].held === 0) throw new LeaseLostError(runId);
-    return rows[0].changed;
+    return { sent: rows[0].changed, updated: rows[0].updated };
   }
 
-  /** Marks pending contacts failed with their reasons, only while `owner` holds the lease (else LeaseLostError). */
-  async markFailed(owner: string, runId: string, failures: { email: string; reason: string }[]): Promise<void> {
-    if (failures.length === 0) return;
-    const { rows } = await this.pool.query<{ held: number }>(
+  /**
+   * Marks pending contacts failed with their reasons, only while `owner` holds the lease (else LeaseLostError).
+   * Returns how many were pending until now.
+   */
+  async markFailed(owner: string, runId: string, failures: { email: string; reason: string }[]): Promise<number> {
+    if (failures.length === 0) return 0;
+    const { rows } = await this.pool.query<{ held: number; changed: number }>(
       `WITH held AS (${HELD}),
        changed AS (
          UPDATE delivery.run_contacts c SET status = 'failed', reason = f.reason
@@ -302,6 +436,7 @@ export class RunsRepository {
       [runId, owner, JSON.stringify(failures.map((f) => ({ email: f.email, reason: f.reason.slice(0, 500) })))],
     );
     if (rows[0].held === 0) throw new LeaseLostError(runId);
+    return rows[0].changed;
   }
 
   /** The run's counts for a progress event, only while `owner` holds its lease (else LeaseLostError). */
@@ -368,7 +503,8 @@ export class RunsRepository {
   /**
    * Ends a run this instance delivers: gives back the quota it reserved but did not deliver, records the
    * state and, before the commit, lets `announce` publish the final events (so a failed publish retries).
-   * A failed run's contacts still pending are reported failed with `failReason`.
+   * A failed run's contacts still pending (or, a run that failed while staging, not yet classified) are reported
+   * failed with `failReason`.
    */
   async finish(
     owner: string,
@@ -386,14 +522,14 @@ export class RunsRepository {
         removals_held: number;
       }>(
         `SELECT tenant_id, quota_month, quota_reserved, removals_held FROM delivery.runs
-         WHERE run_id = $1 AND lease_owner = $2 AND state IN ('ready', 'delivering') FOR UPDATE`,
+         WHERE run_id = $1 AND lease_owner = $2 AND state IN ('staging', 'ready', 'delivering') FOR UPDATE`,
         [runId, owner],
       );
       if (locked.rowCount === 0) return null;
       const { tenant_id: tenantId, quota_month: month, quota_reserved: reserved, removals_held: held } = locked.rows[0];
       if (failure) {
         await tx.query(
-          `UPDATE delivery.run_contacts SET status = 'failed', reason = $2 WHERE run_id = $1 AND status = 'pending'`,
+          `UPDATE delivery.run_contacts SET status = 'failed', reason = $2 WHERE run_id = $1 AND status IN ('pending', 'staged')`,
           [runId, failure.message.slice(0, 500)],
         );
       }
@@ -429,13 +565,14 @@ export class RunsRepository {
     announce: (counts: DeliveryCounts | undefined) => Promise<void>,
   ): Promise<'canceled-now' | 'requested' | 'already-finished'> {
     return inTransaction(this.pool, async (tx) => {
-      const { rows } = await tx.query<{ state: string }>(
+      const { rows } = await tx.query<{ state: string; started: boolean }>(
         `INSERT INTO delivery.runs (run_id, tenant_id, cancel_requested) VALUES ($1, $2, true)
-         ON CONFLICT (run_id) DO UPDATE SET cancel_requested = true RETURNING state`,
+         ON CONFLICT (run_id) DO UPDATE SET cancel_requested = true RETURNING state, started_at IS NOT NULL AS started`,
         [runId, tenantId],
       );
-      const state = rows[0].state;
-      if (state === 'delivering') return 'requested';
+      const { state, started } = rows[0];
+      // A run that sent while it staged is ended by its lane (counts, the quota it did not use given back).
+      if (state === 'delivering' || started) return 'requested';
       if (state !== 'staging' && state !== 'ready') return 'already-finished';
       await tx.query(
         `UPDATE delivery.runs SET state = 'canceled', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL WHERE run_id = $1`,

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AutopilotClient } from '@export/autopilot-client';
 import type { DeliveryCounts, DeliveryPhase, RunFailureCode } from '@export/contracts';
 import type { Logger } from 'pino';
@@ -5,6 +6,7 @@ import type { DeliveryMetrics } from '../metrics/delivery.metrics';
 import { keyHash, KeyRejectedError, type KeyPacer } from '../pacing/key-pacer';
 import type { RunEventBody, RunEventsPublisher } from '../runs/run-events.publisher';
 import {
+  EARLY_CHUNK,
   LeaseLostError,
   type LeasedRun,
   type QuotaChange,
@@ -17,6 +19,7 @@ import type { RemovalsRepository } from '../sync/removals.repository';
 import { massRemovalMessage } from '../sync/destination-diff';
 import type { Credentials, CredentialsClient } from './credentials.client';
 import type { ListsService } from './lists.service';
+import { LaneProgress } from './lane-progress';
 import { PendingFeed } from './pending-feed';
 import { removeLeavers } from './removal-phase';
 import { RunLists } from './run-lists';
@@ -39,12 +42,17 @@ export interface LaneDeps {
   logger: Logger;
 }
 
+/** How often a lane that sent all it could while its run stages looks for newly staged contacts. */
+const STAGING_POLL_MS = 100;
+
 /**
  * Delivers one leased run: decides it if it is fresh (the diff against the export's destination state, limit,
  * quota, removals), then sends its added and updated contacts from the ledger in bulk calls, several in flight,
- * each paced per key through Redis, then (mirror) removes its leavers from their lists. A dry run ends right
- * after the decision, having called nothing. Ends the run (succeeded, failed, canceled) or, when stopped for a
- * shutdown or a lost lease, leaves it to be resumed.
+ * each paced per key through Redis, then (mirror) removes its leavers from their lists. A truncate run of one
+ * segment is leased while it still stages: it classifies and sends the contacts certain to be within its limit as
+ * they are staged, and is decided (the rest) once its last batch is in. A dry run ends right after the decision,
+ * having called nothing. Ends the run (succeeded, failed, canceled) or, when stopped for a shutdown or a lost
+ * lease, leaves it to be resumed.
  */
 export class RunLane {
   private readonly controller = new AbortController();
@@ -52,6 +60,7 @@ export class RunLane {
   private progressTimer?: NodeJS.Timeout;
   private progressBusy = false;
   private dirty = false;
+  private readonly counts = new LaneProgress();
   private started = performance.now();
   private phase: DeliveryPhase = 'sending';
 
@@ -89,15 +98,18 @@ export class RunLane {
       });
       const call = this.deps.caller.forKey(hash, signal, this.log, credentials.keyVersion);
       const lists = new RunLists(this.deps.lists, client, call, hash, spec.segments);
+      // Leased while staging, or resumed after another instance began so: send what is certain, then decide the rest.
+      const early = this.run.state === 'staging' || (this.run.state === 'ready' && this.run.startedAt !== null);
+      if (early && !(await this.sendWhileStaging(client, call, lists))) return;
       // The diff sees only the lists the ledger knows (no call): a dry run sees exactly what the next run sees.
-      if (this.run.state === 'ready' && !(await this.decide(await lists.known()))) return;
+      if ((early || this.run.state === 'ready') && !(await this.decide(await lists.known()))) return;
       if (spec.dryRun) return await this.finish('succeeded', null);
-      this.started = performance.now();
-      this.progressTimer = setInterval(() => void this.tick(), 1000);
+      this.startProgress();
       await lists.resolve();
       await this.deliverAll(client, call, lists);
       if (spec.syncMode === 'mirror') {
         this.phase = 'removing';
+        this.counts.invalidate();
         this.dirty = true;
         const refused = await removeLeavers({
           owner: this.deps.owner,
@@ -161,8 +173,68 @@ export class RunLane {
     this.log.error({ err: error }, 'delivery interrupted; the run resumes when its lease expires');
   }
 
+  /**
+   * While the run stages: classify what is certainly within its limit, send it, look again, until the last batch
+   * is staged (then the decision classifies the rest). When the tenant's quota cannot take a step's contacts, the
+   * run only waits for its last batch: the decision leaves out the ones past the quota in the stable order.
+   * Returns false when the run is no longer this lane's to go on with.
+   */
+  private async sendWhileStaging(client: AutopilotClient, call: PacedCall, lists: RunLists): Promise<boolean> {
+    const { signal } = this.controller;
+    const known = await lists.known();
+    let resolved = false;
+    for (;;) {
+      signal.throwIfAborted();
+      const step = await this.deps.repo.classifyEarly(this.deps.owner, this.run, known, EARLY_CHUNK, (first, counts, quota) =>
+        this.announceEarly(first, counts, quota),
+      );
+      if (step.kind === 'closed') return false;
+      if (step.kind === 'quota-short') {
+        this.log.info('the quota cannot take more contacts before the last batch is staged; waiting for it');
+        return this.waitForLastBatch();
+      }
+      if (step.classified > 0) {
+        this.counts.invalidate();
+        this.dirty = true;
+        if (!resolved) {
+          this.log.info({ classified: step.classified }, 'delivery started while the run stages');
+          this.startProgress();
+          await lists.resolve();
+          resolved = true;
+        }
+        await this.deliverAll(client, call, lists);
+        continue;
+      }
+      if (step.state === 'ready') return true;
+      await sleep(STAGING_POLL_MS, undefined, { signal });
+    }
+  }
+
+  private async waitForLastBatch(): Promise<boolean> {
+    for (;;) {
+      const state = await this.deps.repo.stateOf(this.run.runId);
+      if (state === 'ready') return true;
+      if (state !== 'staging') return false;
+      await sleep(STAGING_POLL_MS, undefined, { signal: this.controller.signal });
+    }
+  }
+
+  private async announceEarly(first: boolean, counts: DeliveryCounts, quota: QuotaChange | null): Promise<void> {
+    const events: RunEventBody[] = [];
+    if (quota) events.push(this.quotaEvent(quota));
+    if (first) events.push({ type: 'delivery-started', counts });
+    if (events.length > 0) await this.deps.events.publish(this.run, events, this.run.correlationId);
+  }
+
+  private startProgress(): void {
+    if (this.progressTimer) return;
+    this.started = performance.now();
+    this.progressTimer = setInterval(() => void this.tick(), 1000);
+  }
+
   /** Returns true when the run is to be delivered (or, a dry run, ended as decided). */
   private async decide(lists: Record<string, string>): Promise<boolean> {
+    this.counts.invalidate();
     const decision = await this.deps.repo.decide(
       this.deps.owner,
       this.run,
@@ -220,12 +292,15 @@ export class RunLane {
           const { tenantId, connectionId, exportId } = this.run.spec;
           const emails = sent.map((c) => c.email);
           const destination = { tenantId, connectionId, exportId, contactIds, lists: lists.all() };
-          metrics.delivered.inc(await repo.markSent(this.deps.owner, runId, emails, destination));
+          const { sent: marked, updated } = await repo.markSent(this.deps.owner, runId, emails, destination);
+          metrics.delivered.inc(marked);
+          this.counts.sent(marked, updated);
           this.dirty = true;
         },
         onFailed: async (failures: { email: string; reason: string }[]) => {
           if (failures.length === 0) return;
-          await repo.markFailed(this.deps.owner, runId, failures);
+          const marked = await repo.markFailed(this.deps.owner, runId, failures);
+          this.counts.failed(marked);
           metrics.failedContacts.inc(failures.length);
           this.log.warn({ failed: failures.length, reason: failures[0].reason }, 'contacts failed');
           this.dirty = true;
@@ -250,7 +325,7 @@ export class RunLane {
       );
       if (cause !== undefined) throw cause;
       if (this.controller.signal.aborted) throw this.controller.signal.reason;
-      if ((await repo.progress(this.deps.owner, runId)).pending === 0) return;
+      if (!(await repo.hasPending(this.deps.owner, runId))) return;
     }
   }
 
@@ -266,7 +341,9 @@ export class RunLane {
       }
       if (!this.dirty) return;
       this.dirty = false;
-      const { pending, ...counts } = await this.deps.repo.progress(this.deps.owner, this.run.runId);
+      const { pending, ...counts } = await this.counts.counts(() =>
+        this.deps.repo.progress(this.deps.owner, this.run.runId),
+      );
       const progress =
         this.phase === 'removing'
           ? await this.deps.removals.progress(this.run.runId)

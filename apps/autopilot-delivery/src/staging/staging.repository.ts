@@ -111,7 +111,9 @@ export class StagingRepository {
   /**
    * Upserts a batch's contacts; returns how many e-mails it added to the run (xmax = 0 on a row the statement
    * inserted, not one it updated). Rows go in e-mail order, so two batches sharing e-mails lock them in the
-   * same order and never deadlock.
+   * same order and never deadlock. A contact the run already classified (a truncate run classifies and sends
+   * while it stages) goes back to 'staged' when a duplicate changes it (an earlier row's fields, or another
+   * segment): it is classified again, so what Autopilot ends with is what the whole snapshot says.
    */
   private async upsertContacts(tx: PoolClient, runId: string, merged: StagedContact[]): Promise<number> {
     if (merged.length === 0) return 0;
@@ -121,6 +123,9 @@ export class StagingRepository {
        FROM jsonb_to_recordset($2::jsonb) AS x(email text, seq int, contact jsonb, segment_ids text[])
        ORDER BY x.email
        ON CONFLICT (run_id, email) DO UPDATE SET
+         status = CASE WHEN run_contacts.status <> 'staged' AND (EXCLUDED.seq < run_contacts.seq
+                         OR NOT run_contacts.segment_ids @> EXCLUDED.segment_ids) THEN 'staged'
+                       ELSE run_contacts.status END,
          seq = LEAST(run_contacts.seq, EXCLUDED.seq),
          contact = CASE WHEN EXCLUDED.seq < run_contacts.seq THEN EXCLUDED.contact ELSE run_contacts.contact END,
          segment_ids = ARRAY(SELECT DISTINCT unnest(run_contacts.segment_ids || EXCLUDED.segment_ids) ORDER BY 1)

@@ -71,17 +71,19 @@ export async function seedDestination(tx: PoolClient, spec: RunSpec, lists: Segm
 }
 
 /**
- * Classifies every staged contact of the run against the destination state, in the stable order (seq, then
- * e-mail): past `limit` 'over_limit'; new to the export 'pending' + added; fields changed (md5 of the contact
- * as it would be sent) or a segment it was not sent for 'pending' + updated; otherwise 'unchanged' (no call).
- * With `fullResync` every contact is sent (updated when the state knows it). Contacts that failed last time
- * were never recorded, so they are sent again.
+ * Classifies the run's contacts still 'staged' against the destination state, in the stable order (seq, then
+ * e-mail): past `limit` of them 'over_limit'; new to the export 'pending' + added; fields changed (md5 of the
+ * contact as it would be sent) or a segment it was not sent for 'pending' + updated; otherwise 'unchanged' (no
+ * call). With `fullResync` every contact is sent (updated when the state knows it). Contacts that failed last
+ * time were never recorded, so they are sent again. `everything`: rows staged by an older version (status
+ * 'pending') are classified too (a run that classified nothing while staging).
  */
 export async function classifyContacts(
   tx: PoolClient,
   spec: RunSpec,
   lists: SegmentLists,
   limit: number,
+  { everything }: { everything: boolean },
 ): Promise<ContactDiff> {
   const { rows } = await tx.query<{ status: string; change: string | null; n: number }>(
     `WITH base AS (${BASE}),
@@ -90,11 +92,12 @@ export async function classifyContacts(
               b.email IS NOT NULL AS known,
               b.email IS NOT NULL AND b.contact_hash = md5(c.contact::text) AND b.segment_ids @> c.segment_ids AS same
          FROM delivery.run_contacts c LEFT JOIN base b ON b.email = c.email
-        WHERE c.run_id = $5),
+        WHERE c.run_id = $5 AND ($8 OR c.status = 'staged')),
      classified AS (
        UPDATE delivery.run_contacts c SET
          status = CASE WHEN r.rn > $6 THEN 'over_limit' WHEN r.same AND NOT $7 THEN 'unchanged' ELSE 'pending' END,
-         change = CASE WHEN r.rn > $6 OR (r.same AND NOT $7) THEN NULL WHEN r.known THEN 'updated' ELSE 'added' END
+         change = CASE WHEN r.rn > $6 OR (r.same AND NOT $7) THEN NULL
+                       ELSE COALESCE(c.change, CASE WHEN r.known THEN 'updated' ELSE 'added' END) END
          FROM ranked r
         WHERE c.run_id = $5 AND c.email = r.email
        RETURNING c.status, c.change)
@@ -107,8 +110,60 @@ export async function classifyContacts(
       spec.runId,
       limit,
       spec.fullResync === true,
+      everything,
     ],
   );
+  return diffOf(rows);
+}
+
+/**
+ * Classifies, while the run still stages, up to `max` staged contacts whose seq is below `limit` (seq numbers
+ * the snapshot's rows from 0, and a contact keeps the smallest seq of its rows, so at most `seq` contacts can come
+ * before it: it is within the limit whatever is staged later). Same rules as classifyContacts, never
+ * 'over_limit'. Looks the contacts up in the state one by one (an index lookup each): a few thousand at a time.
+ */
+export async function classifyWithinLimit(
+  tx: PoolClient,
+  spec: RunSpec,
+  lists: SegmentLists,
+  limit: number,
+  max: number,
+): Promise<ContactDiff> {
+  const { rows } = await tx.query<{ status: string; change: string | null; n: number }>(
+    `WITH base AS (${BASE}),
+     picked AS (
+       SELECT c.email, c.contact, c.segment_ids FROM delivery.run_contacts c
+        WHERE c.run_id = $5 AND c.status = 'staged' AND c.seq < $6 ORDER BY c.seq LIMIT $8),
+     compared AS (
+       SELECT p.email,
+              EXISTS (SELECT 1 FROM base b WHERE b.email = p.email) AS known,
+              EXISTS (SELECT 1 FROM base b WHERE b.email = p.email AND b.contact_hash = md5(p.contact::text)
+                                            AND b.segment_ids @> p.segment_ids) AS same
+         FROM picked p),
+     classified AS (
+       UPDATE delivery.run_contacts c SET
+         status = CASE WHEN r.same AND NOT $7 THEN 'unchanged' ELSE 'pending' END,
+         change = CASE WHEN r.same AND NOT $7 THEN NULL
+                       ELSE COALESCE(c.change, CASE WHEN r.known THEN 'updated' ELSE 'added' END) END
+         FROM compared r
+        WHERE c.run_id = $5 AND c.email = r.email AND c.status = 'staged'
+       RETURNING c.status, c.change)
+     SELECT status, change, count(*)::int AS n FROM classified GROUP BY status, change`,
+    [
+      spec.tenantId,
+      spec.connectionId,
+      spec.exportId,
+      JSON.stringify(lists),
+      spec.runId,
+      limit,
+      spec.fullResync === true,
+      max,
+    ],
+  );
+  return diffOf(rows);
+}
+
+function diffOf(rows: { status: string; change: string | null; n: number }[]): ContactDiff {
   const count = (status: string, change: string | null) =>
     rows.find((r) => r.status === status && r.change === change)?.n ?? 0;
   return {

@@ -236,6 +236,16 @@ export async function publishRun(
   batchSize = 500,
   options: { endFirst?: boolean } = {},
 ): Promise<void> {
+  const { batches, end } = runMessages(run, rows, batchSize);
+  await produceRunMessages(run, options.endFirst ? [end, ...batches] : [...batches, end]);
+}
+
+/** A run's contacts-mapped messages as field-mapping sends them: batches of `batchSize`, then the end. */
+export function runMessages(
+  run: RunSpec,
+  rows: ContactRow[],
+  batchSize = 500,
+): { batches: ContactsMappedV1[]; end: ContactsMappedV1 } {
   const batches: ContactsMappedV1[] = [];
   for (let start = 0, batchSeq = 0; start < rows.length || batchSeq === 0; start += batchSize, batchSeq++) {
     const slice = rows.slice(start, start + batchSize);
@@ -253,13 +263,15 @@ export async function publishRun(
     });
     if (start + batchSize >= rows.length) break;
   }
-  const end: ContactsMappedV1 = { kind: 'end', run, batches: batches.length, extracted: rows.length };
-  const all = options.endFirst ? [end, ...batches] : [...batches, end];
+  return { batches, end: { kind: 'end', run, batches: batches.length, extracted: rows.length } };
+}
+
+export async function produceRunMessages(run: RunSpec, messages: ContactsMappedV1[]): Promise<void> {
   const headers = { 'x-correlation-id': `it-${run.runId}` };
-  for (let i = 0; i < all.length; i += 50) {
+  for (let i = 0; i < messages.length; i += 50) {
     await produceRaw(
       TOPICS.contactsMapped.name,
-      all.slice(i, i + 50).map((value) => ({ key: run.runId, value: JSON.stringify(value), headers })),
+      messages.slice(i, i + 50).map((value) => ({ key: run.runId, value: JSON.stringify(value), headers })),
     );
   }
 }
