@@ -26,10 +26,11 @@ const opts = new Command('bench-pipeline')
   .option('--keys <n>', 'tenants exporting at once, each with its own key', Number, 1)
   .option('--fairness', "start another tenant's 1,000-profile export while the big run delivers", false)
   .option('--reference', 'also run the minimal reference pipeline on the same rows', false)
+  .option('--policy <policy>', "the export's limitPolicy: skip (the product's default) or truncate", 'skip')
   .option('--log-level <level>', 'LOG_LEVEL of every service (logs under tmp/logs/stack-*)', 'warn')
   .option('--cpu-prof <dir>', 'V8 CPU profile of every service (<dir>/<service>/*.cpuprofile, written when it stops)')
   .parse()
-  .opts<{ name: string; profiles: number; rps: number; margin?: string; deliveries: number; keys: number; fairness: boolean; reference: boolean; cpuProf?: string; logLevel: string }>();
+  .opts<{ name: string; profiles: number; rps: number; margin?: string; deliveries: number; keys: number; fairness: boolean; reference: boolean; cpuProf?: string; logLevel: string; policy: string }>();
 
 const SERVICES = ['connection-management', 'segment-extraction', 'field-mapping', 'autopilot-delivery', 'autopilot-simulator'];
 
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
   });
   try {
     const tenants: Tenant[] = [];
-    for (let i = 0; i < opts.keys; i++) tenants.push(await createTenant(bench, { profiles: opts.profiles, file, name: `t${i + 1}` }));
+    for (let i = 0; i < opts.keys; i++) tenants.push(await createTenant(bench, { profiles: opts.profiles, file, name: `t${i + 1}`, exportFields: { limitPolicy: opts.policy } }));
     const small = opts.fairness
       ? await createTenant(bench, { profiles: 1000, file: await segmentFile(1000, 'small'), name: 'small' })
       : undefined;
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
 
     const loadAtStart = loadavg().map((l) => Math.round(l * 100) / 100);
     console.log(`${opts.name}: load average at the start ${loadAtStart.join(', ')}`);
-    console.log(`${opts.name}: ${opts.keys} x ${opts.profiles} profiles, simulator ${opts.rps || 'unthrottled'} r/s, ${opts.deliveries} delivery instance(s), margin ${opts.margin ?? 'default'} ms`);
+    console.log(`${opts.name}: ${opts.keys} x ${opts.profiles} profiles, simulator ${opts.rps || 'unthrottled'} r/s, ${opts.deliveries} delivery instance(s), margin ${opts.margin ?? 'default'} ms, limitPolicy ${opts.policy}`);
     const published = await Promise.all(tenants.map((t) => t.publish()));
     let fairness: Record<string, unknown> | undefined;
     const smallDone = small

@@ -295,7 +295,11 @@ export class RunsRepository {
         const room = Math.min(max, limit - before);
         if (room <= 0) return { kind: 'classified', state, classified: 0, changed: 0 };
         if (!started) await seedDestination(tx, spec, lists);
-        const diff = await classifyWithinLimit(tx, spec, lists, limit, room);
+        // A few thousand contacts looked up by index each. Statistics of a run's rows arriving by the thousand are
+        // stale: a planner that believes the table small scans or hashes all of it (100,000 rows) for every step,
+        // or loops over it for every contact. Index lookups only.
+        await tx.query('SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off');
+        const diff = await classifyWithinLimit(tx, spec, limit, room);
         const classified = diff.added + diff.updated + diff.unchanged;
         const changed = diff.added + diff.updated;
         if (classified === 0) return { kind: 'classified', state, classified: 0, changed: 0 };
