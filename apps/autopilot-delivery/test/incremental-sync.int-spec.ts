@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { RunSpec } from '@export/contracts';
+import { createSimulatorTenant } from '@export/testing';
 import axios from 'axios';
 import {
-  createTenant,
   publishRun,
   runSpec,
   startDelivery,
@@ -43,7 +43,7 @@ describe('autopilot-delivery incremental sync', () => {
   }, 60_000);
 
   async function tenant() {
-    const t = await createTenant(environment);
+    const t = await createSimulatorTenant(sim.url, environment.controlPlane.connections);
     const quotaUsed = async () =>
       (await pg.query('SELECT used FROM delivery.quota_usage WHERE tenant_id = $1', [t.tenantId])).rows[0]?.used;
     return { ...t, quotaUsed };

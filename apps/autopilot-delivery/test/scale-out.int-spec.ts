@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createSimulatorTenant } from '@export/testing';
 import axios from 'axios';
 import {
   emails,
@@ -40,20 +40,7 @@ describe('autopilot-delivery scaled out', () => {
     await environment?.stop();
   }, 60_000);
 
-  async function tenant() {
-    const tenantId = uid('tenant');
-    const connectionId = uid('conn');
-    const apiKey = `key-${randomUUID()}`;
-    const account = uid('account');
-    await axios.post(`${sim.url}/__sim/keys`, { key: apiKey, account });
-    controlPlane.connections.set(connectionId, { tenantId, apiKey, status: 'active' });
-    const contacts = async () =>
-      (await axios.get(`${sim.url}/__sim/contacts`, { params: { account } })).data.contacts as {
-        email: string;
-        upserts: number;
-      }[];
-    return { tenantId, connectionId, apiKey, account, contacts };
-  }
+  const tenant = () => createSimulatorTenant(sim.url, controlPlane.connections);
 
   it('two instances share one key and one tenant quota: paced, exact, each contact once', async () => {
     const groupId = uid('delivery-scale');

@@ -53,14 +53,17 @@ describe('field-mapping artifact, installed and started outside the repository',
     };
     const dependencies = Object.keys(manifest.dependencies);
     expect(dependencies).toEqual(expect.arrayContaining(['@nestjs/core', 'kafkajs', 'zod']));
-    // Other services' libraries (delivery: JWT, retries, HTTP; extraction: CSV) and every build tool stay out.
-    // Known and listed in the notes: since the services share bootstrapService (libs/service, whose `migrate` command
-    // imports libs/database) and @nestjs/microservices (whose optional peer ioredis Nx lists because it is installed),
-    // the generated manifest also names pg, node-pg-migrate and ioredis, which field-mapping never loads.
-    for (const name of ['@nestjs/jwt', 'csv-parse', 'cockatiel', 'axios']) expect(dependencies).not.toContain(name);
+    // Other services' libraries (delivery: JWT, retries, HTTP; extraction: CSV; control plane and delivery:
+    // PostgreSQL, migrations) and every build tool stay out.
+    for (const name of ['@nestjs/jwt', 'csv-parse', 'pg', 'node-pg-migrate', 'cockatiel', 'axios'])
+      expect(dependencies).not.toContain(name);
+    // ioredis is listed only as @nestjs/microservices' optional peer (Nx promotes an optional peer that the root
+    // package.json depends on); the bundle never loads it.
+    expect(readFileSync(join(dir, 'main.js'), 'utf8')).not.toContain('require("ioredis")');
     expect(manifest.devDependencies ?? {}).toEqual({});
     const installed = readdirSync(join(dir, 'node_modules'));
-    for (const name of ['nx', 'jest', 'webpack', 'typescript', '@swc', 'csv-parse']) expect(installed).not.toContain(name);
+    for (const name of ['nx', 'jest', 'webpack', 'typescript', '@swc', 'pg', 'node-pg-migrate', 'csv-parse'])
+      expect(installed).not.toContain(name);
     // Resolution from the artifact's folder finds the artifact's own copies.
     for (const name of ['kafkajs', '@nestjs/core'])
       expect(require.resolve(name, { paths: [dir] }).startsWith(join(dir, 'node_modules'))).toBe(true);

@@ -1,17 +1,16 @@
-// First: points the testing helpers and the services at this file's own broker.
-import { ownBroker, type OwnBroker } from './support/own-broker';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TOPICS, type SegmentRefreshedV1 } from '@export/contracts';
-import { ApiClient, expectEventually, produceRaw, signToken, startStack, tenantSnapshotDir, type Stack } from '@export/testing';
-
-interface RunView {
-  id: string;
-  status: string;
-  reason?: string;
-  counts: Record<string, number>;
-}
+import {
+  brokerAnswers,
+  createStackTenant,
+  expectEventually,
+  startPrivateBroker,
+  startStack,
+  type PrivateBroker,
+  type Stack,
+  type StackTenant,
+} from '@export/testing';
 
 const PROFILES = 4000;
 
@@ -20,21 +19,21 @@ const PROFILES = 4000;
  * while it is away, come back by themselves, and the run still ends with every contact delivered once.
  */
 describe('broker restart mid-delivery', () => {
-  let broker: OwnBroker;
+  let broker: PrivateBroker;
   let stack: Stack;
-  let api: ApiClient;
+  let tenant: StackTenant;
   const apiKey = `sim-restart-${randomUUID()}`;
-  const tenantId = `restart-${randomUUID().slice(0, 8)}`;
   const segmentId = 'seg-restart';
   let snapshotPath: string;
 
   beforeAll(async () => {
-    broker = ownBroker();
-    broker.start();
-    await expectEventually(() => broker.answering(), { timeoutMs: 30000, message: 'own broker answering' });
-    stack = await startStack({ apiKeys: [apiKey], simulatorRps: 5 });
-    api = new ApiClient(stack.apiUrl, await signToken({ sub: 'restart-admin', tid: tenantId, role: 'admin' }));
-    snapshotPath = join(tenantSnapshotDir(tenantId, stack.snapshotRoot), 'members.csv');
+    // A broker of this file alone: stopping it disturbs no other test.
+    broker = await startPrivateBroker();
+    const kafka = { brokers: broker.brokers };
+    await brokerAnswers(kafka);
+    stack = await startStack({ apiKeys: [apiKey], simulatorRps: 5, kafka });
+    tenant = await createStackTenant(stack, { prefix: 'restart', kafka });
+    snapshotPath = join(tenant.snapshotDir, 'members.csv');
     const rows = ['CustomerId,EMail,FirstName'];
     for (let i = 0; i < PROFILES; i++) rows.push(`C-${i},member-${i}@example.com,Member ${i}`);
     writeFileSync(snapshotPath, rows.join('\n') + '\n');
@@ -43,14 +42,6 @@ describe('broker restart mid-delivery', () => {
   afterAll(async () => {
     await stack?.stop();
     broker?.destroy();
-  });
-
-  const refreshed = (): SegmentRefreshedV1 => ({
-    eventId: randomUUID(),
-    occurredAt: new Date().toISOString(),
-    tenantId,
-    segment: { id: segmentId, name: 'Restart members', memberCount: PROFILES },
-    snapshot: { format: 'csv', location: `file://${snapshotPath}` },
   });
 
   const simulatorContacts = async () =>
@@ -66,26 +57,19 @@ describe('broker restart mid-delivery', () => {
       .map((s) => `http://127.0.0.1:${s.port}`);
 
   it('delivers every contact exactly once across a broker restart, counts exact', async () => {
-    await produceRaw(TOPICS.segmentRefreshed.name, [{ key: `${tenantId}:${segmentId}`, value: JSON.stringify(refreshed()) }]);
-    await expectEventually(async () => {
-      const { body } = await api.call<{ id: string }[] | { items: { id: string }[] }>('GET', '/v1/segments');
-      return (Array.isArray(body) ? body : body.items).some((s) => s.id === segmentId);
-    }, { timeoutMs: 30000, message: 'segment seen by the control plane' });
-    const connection = await api.call<{ id: string }>('POST', '/v1/connections', {
-      displayName: 'Autopilot (simulator)',
-      apiKey,
-      privacyConsent: true,
+    await tenant.refresh({
+      segment: { id: segmentId, name: 'Restart members', memberCount: PROFILES },
+      snapshot: { format: 'csv', location: `file://${snapshotPath}` },
     });
-    expect(connection.status).toBe(201);
-    const created = await api.call<{ id: string }>('POST', '/v1/exports', {
+    await tenant.segmentKnown(segmentId);
+    const connection = await tenant.connect(apiKey);
+    const exportId = await tenant.createExport({
       name: 'Restart members',
-      connectionId: connection.body.id,
+      connectionId: connection.id,
       segmentIds: [segmentId],
       mapping: { email: 'EMail', firstName: 'FirstName' },
     });
-    expect(created.status).toBe(201);
-    const started = await api.call<{ runId: string }>('POST', `/v1/exports/${created.body.id}/runs`);
-    expect(started.status).toBe(202);
+    const runId = await tenant.run(exportId);
 
     // Mid-delivery: some contacts are in Autopilot, most are not (5 r/s x 100 contacts = 500/s at best).
     await expectEventually(async () => (await simulatorContacts()).count >= 300, {
@@ -103,13 +87,7 @@ describe('broker restart mid-delivery', () => {
     );
 
     broker.start();
-    const run = await expectEventually(
-      async () => {
-        const { body } = await api.call<RunView>('GET', `/v1/runs/${started.body.runId}`);
-        return ['succeeded', 'failed', 'skipped', 'canceled'].includes(body.status) ? body : undefined;
-      },
-      { timeoutMs: 90000, message: 'the run to finish after the broker restart' },
-    );
+    const run = await tenant.runEnded(runId);
     expect({ status: run.status, reason: run.reason }).toEqual({ status: 'succeeded', reason: undefined });
     expect(run.counts).toMatchObject({
       extracted: PROFILES,

@@ -1,27 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { cpSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeadLetterV1, TOPICS, type SegmentRefreshedV1 } from '@export/contracts';
+import { DeadLetterV1, TOPICS, type RunView, type SegmentRefreshedV1 } from '@export/contracts';
 import {
-  ApiClient,
   collectMessages,
+  createStackTenant,
   expectEventually,
   produceRaw,
-  signToken,
   startStack,
   tenantSnapshotDir,
   type CollectedMessage,
   type Stack,
+  type StackTenant,
 } from '@export/testing';
 import { Client } from 'pg';
-
-
-interface RunView {
-  id: string;
-  status: string;
-  reason?: string;
-  counts: Record<string, number>;
-}
 
 interface SimContact {
   email: string;
@@ -37,18 +29,19 @@ describe('segment export end to end', () => {
   let stack: Stack;
   let topics: { messages: CollectedMessage[]; stop: () => Promise<void> };
   const apiKey = `sim-e2e-${randomUUID()}`;
-  const tenantId = `e2e-${randomUUID().slice(0, 8)}`;
   const segmentId = 'seg-newsletter';
-  let api: ApiClient;
+  let tenant: StackTenant;
+  let tenantId: string;
+  let api: StackTenant['api'];
   let snapshotPath: string;
 
   beforeAll(async () => {
     topics = await collectMessages(Object.values(TOPICS).map((t) => t.name));
     stack = await startStack({ apiKeys: [apiKey], simulatorRps: 0 });
-    api = new ApiClient(stack.apiUrl, await signToken({ sub: 'e2e-admin', tid: tenantId, role: 'admin' }));
+    tenant = await createStackTenant(stack, { prefix: 'e2e' });
+    ({ tenantId, api } = tenant);
     // The tenant's own folder under the stack's SNAPSHOT_ROOT: the only place its events may name.
-    const dir = tenantSnapshotDir(tenantId, stack.snapshotRoot);
-    snapshotPath = join(dir, 'members.csv');
+    snapshotPath = join(tenant.snapshotDir, 'members.csv');
     writeFileSync(
       snapshotPath,
       [
@@ -68,50 +61,32 @@ describe('segment export end to end', () => {
     await stack?.stop();
   });
 
-  function refreshed(overrides: Partial<SegmentRefreshedV1> = {}): SegmentRefreshedV1 {
-    return {
-      eventId: randomUUID(),
-      occurredAt: new Date().toISOString(),
-      tenantId,
+  /** A segment-refreshed event of the newsletter segment unless `overrides` say otherwise. */
+  const refresh = (overrides: Partial<SegmentRefreshedV1> = {}) =>
+    tenant.refresh({
       segment: { id: segmentId, name: 'Newsletter', memberCount: 6 },
       snapshot: { format: 'csv', location: `file://${snapshotPath}` },
       ...overrides,
-    };
-  }
-
-  async function publish(event: unknown) {
-    await produceRaw(TOPICS.segmentRefreshed.name, [{ key: `${tenantId}:${segmentId}`, value: JSON.stringify(event) }]);
-  }
+    });
 
   it('turns a segment-refreshed event into exactly the valid, de-duplicated contacts in Autopilot', async () => {
     // The first refresh makes the segment known, so an export can name it.
-    await publish(refreshed());
-    await expectEventually(async () => {
-      const { body } = await api.call<{ id: string }[] | { items: { id: string }[] }>('GET', '/v1/segments');
-      const items = Array.isArray(body) ? body : body.items;
-      return items.some((s) => s.id === segmentId);
-    }, { message: 'segment seen by the control plane' });
+    await refresh();
+    await tenant.segmentKnown(segmentId);
 
-    const connection = await api.call<{ id: string; apiKeyLast4: string }>('POST', '/v1/connections', {
-      displayName: 'Autopilot (simulator)',
-      apiKey,
-      privacyConsent: true,
-    });
-    expect(connection.status).toBe(201);
-    expect(connection.body.apiKeyLast4).toBe(apiKey.slice(-4));
+    const connection = await tenant.connect(apiKey);
+    expect(connection.apiKeyLast4).toBe(apiKey.slice(-4));
 
-    const created = await api.call<{ id: string }>('POST', '/v1/exports', {
+    const exportId = await tenant.createExport({
       name: 'Newsletter to Autopilot',
-      connectionId: connection.body.id,
+      connectionId: connection.id,
       segmentIds: [segmentId],
       mapping: { email: 'EMail', firstName: 'FirstName', lastName: 'LastName' },
     });
-    expect(created.status).toBe(201);
-    const exportId = created.body.id;
     const before = await api.call<unknown[] | { items: unknown[] }>('GET', `/v1/exports/${exportId}/runs`);
     expect(Array.isArray(before.body) ? before.body : before.body.items).toHaveLength(0); // saving never runs it
 
-    await publish(refreshed());
+    await refresh();
     const run = await expectEventually(
       async () => {
         const { body } = await api.call<RunView[] | { items: RunView[] }>('GET', `/v1/exports/${exportId}/runs`);
@@ -155,31 +130,21 @@ describe('segment export end to end', () => {
     const cdmFolder = join(tenantSnapshotDir(tenantId, stack.snapshotRoot), 'cdm-sample');
     cpSync(join(__dirname, '../../../libs/snapshot-reader/fixtures/cdm-sample'), cdmFolder, { recursive: true });
     const modelJson = join(cdmFolder, 'model.json');
-    const event = refreshed({
+    await refresh({
       segment: { ...cdm, memberCount: 10 },
       snapshot: { format: 'cdm-folder', location: `file://${modelJson}`, entity: 'HighValueCustomers' },
     });
-    await produceRaw(TOPICS.segmentRefreshed.name, [{ key: `${tenantId}:${cdm.id}`, value: JSON.stringify(event) }]);
-    await expectEventually(async () => {
-      const { body } = await api.call<{ id: string }[] | { items: { id: string }[] }>('GET', '/v1/segments');
-      return (Array.isArray(body) ? body : body.items).some((s) => s.id === cdm.id);
-    }, { message: 'CDM segment seen' });
+    await tenant.segmentKnown(cdm.id);
     const connections = await api.call<{ id: string }[] | { items: { id: string }[] }>('GET', '/v1/connections');
     const connectionId = (Array.isArray(connections.body) ? connections.body : connections.body.items)[0].id;
-    const created = await api.call<{ id: string }>('POST', '/v1/exports', {
+    const exportId = await tenant.createExport({
       name: 'High value customers',
       connectionId,
       segmentIds: [cdm.id],
       mapping: { email: 'EMail', firstName: 'FirstName', lastName: 'LastName' },
       listNames: { [cdm.id]: 'CDM high value' },
     });
-    expect(created.status).toBe(201);
-    const started = await api.call<{ runId: string; status: string }>('POST', `/v1/exports/${created.body.id}/runs`);
-    expect(started.status).toBe(202);
-    const run = await expectEventually(async () => {
-      const { body } = await api.call<RunView>('GET', `/v1/runs/${started.body.runId}`);
-      return ['succeeded', 'failed', 'skipped', 'canceled'].includes(body.status) ? body : undefined;
-    }, { timeoutMs: 90000, message: 'the CDM run to finish' });
+    const run = await tenant.runEnded(await tenant.run(exportId));
     expect({ status: run.status, reason: run.reason }).toEqual({ status: 'succeeded', reason: undefined });
     expect(run.counts).toMatchObject({ extracted: 10, rejected: 2, duplicates: 1, eligible: 7, delivered: 7, failed: 0 });
 
@@ -205,12 +170,7 @@ describe('segment export end to end', () => {
     const stolen = { id: 'seg-stolen', name: 'Stolen' };
     const marker = randomUUID();
     // By path: dead-lettered by the control plane (lexical check), the segment never registered.
-    await produceRaw(TOPICS.segmentRefreshed.name, [
-      {
-        key: `${tenantId}:${stolen.id}`,
-        value: JSON.stringify(refreshed({ eventId: marker, segment: { ...stolen, memberCount: 1 }, snapshot: { format: 'csv', location: `file://${victimFile}` } })),
-      },
-    ]);
+    await refresh({ eventId: marker, segment: { ...stolen, memberCount: 1 }, snapshot: { format: 'csv', location: `file://${victimFile}` } });
     const letter = await expectEventually(
       () =>
         topics.messages
@@ -225,34 +185,15 @@ describe('segment export end to end', () => {
 
     // Through a link inside the tenant's folder: lexically fine, so the segment is registered, but
     // extraction follows the link, finds it outside and fails the run before reading anything.
-    await produceRaw(TOPICS.segmentRefreshed.name, [
-      {
-        key: `${tenantId}:${stolen.id}`,
-        value: JSON.stringify(
-          refreshed({
-            segment: { ...stolen, memberCount: 1 },
-            snapshot: { format: 'csv', location: `file://${join(stack.snapshotRoot, tenantId, 'innocent.csv')}` },
-          }),
-        ),
-      },
-    ]);
-    await expectEventually(async () => {
-      const { body } = await api.call<{ id: string }[] | { items: { id: string }[] }>('GET', '/v1/segments');
-      return (Array.isArray(body) ? body : body.items).some((s) => s.id === stolen.id);
-    }, { message: 'linked segment seen' });
+    await refresh({
+      segment: { ...stolen, memberCount: 1 },
+      snapshot: { format: 'csv', location: `file://${join(stack.snapshotRoot, tenantId, 'innocent.csv')}` },
+    });
+    await tenant.segmentKnown(stolen.id);
     const connections = await api.call<{ id: string }[] | { items: { id: string }[] }>('GET', '/v1/connections');
     const connectionId = (Array.isArray(connections.body) ? connections.body : connections.body.items)[0].id;
-    const created = await api.call<{ id: string }>('POST', '/v1/exports', {
-      name: 'Stolen',
-      connectionId,
-      segmentIds: [stolen.id],
-      mapping: { email: 'EMail' },
-    });
-    const started = await api.call<{ runId: string }>('POST', `/v1/exports/${created.body.id}/runs`);
-    const run = await expectEventually(async () => {
-      const { body } = await api.call<RunView & { message?: string }>('GET', `/v1/runs/${started.body.runId}`);
-      return ['succeeded', 'failed', 'skipped', 'canceled'].includes(body.status) ? body : undefined;
-    }, { timeoutMs: 30000, message: 'the run to end' });
+    const exportId = await tenant.createExport({ name: 'Stolen', connectionId, segmentIds: [stolen.id], mapping: { email: 'EMail' } });
+    const run = await tenant.runEnded(await tenant.run(exportId), 30_000);
     expect({ status: run.status, reason: run.reason }).toEqual({ status: 'failed', reason: 'SNAPSHOT_OUTSIDE_TENANT_ROOT' });
     expect(JSON.stringify(run)).not.toContain('victim@');
     const sim = (await (await fetch(`${stack.simulatorUrl}/__sim/contacts`)).json()) as { contacts: SimContact[] };
@@ -269,8 +210,7 @@ describe('segment export end to end', () => {
       { key: `${tenantId}:bad-json`, value: `{"eventId":"${marker}", this is not json` },
       { key: `${tenantId}:bad-shape`, value: JSON.stringify({ eventId: marker, tenantId }) },
     ]);
-    const next = refreshed({ segment: { id: 'seg-after-poison', name: 'After poison', memberCount: 6 } });
-    await produceRaw(TOPICS.segmentRefreshed.name, [{ key: `${tenantId}:seg-after-poison`, value: JSON.stringify(next) }]);
+    await refresh({ segment: { id: 'seg-after-poison', name: 'After poison', memberCount: 6 } });
 
     const letters = await expectEventually(() => {
       const mine = topics.messages
@@ -282,11 +222,8 @@ describe('segment export end to end', () => {
     expect(new Set(letters.map((l) => l.code))).toEqual(new Set(['INVALID_JSON', 'SCHEMA_MISMATCH']));
     expect(letters.every((l) => l.reason.length > 0 && l.sourceTopic === TOPICS.segmentRefreshed.name)).toBe(true);
 
-    await expectEventually(async () => {
-      const { body } = await api.call<{ id: string }[] | { items: { id: string }[] }>('GET', '/v1/segments');
-      const items = Array.isArray(body) ? body : body.items;
-      return items.some((s) => s.id === 'seg-after-poison');
-    }, { message: 'the valid event after the malformed ones is processed' });
+    // The valid event after the malformed ones is processed.
+    await tenant.segmentKnown('seg-after-poison');
   });
 
   it('never shows the API key in a log line, a Kafka message, an API response or a database column', async () => {

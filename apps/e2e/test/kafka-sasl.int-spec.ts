@@ -1,19 +1,12 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TOPICS, type SegmentRefreshedV1 } from '@export/contracts';
+import { TOPICS } from '@export/contracts';
 import { Kafka, logLevel } from 'kafkajs';
-import { ApiClient, expectEventually, freePort, produceRaw, signToken, startStack, testKafka, WORKSPACE_ROOT, type Stack } from '@export/testing';
+import { createStackTenant, freePort, startStack, testKafka, WORKSPACE_ROOT, type Stack, type StackTenant } from '@export/testing';
 import { startSaslBroker, type SaslBroker, type SaslUser } from './support/sasl-broker';
-
-interface RunView {
-  id: string;
-  status: string;
-  reason?: string;
-  counts: Record<string, number>;
-}
 
 const PROFILES = 500;
 const SERVICES = ['connection-management', 'segment-extraction', 'field-mapping', 'autopilot-delivery'] as const;
@@ -37,35 +30,33 @@ function errorType(error: unknown): string {
 describe('Kafka over SASL_SCRAM and TLS with a user per service and topic ACLs', () => {
   let broker: SaslBroker;
   let stack: Stack;
-  let api: ApiClient;
+  let tenant: StackTenant;
   const apiKey = `sim-sasl-${randomUUID()}`;
-  const tenantId = `sasl-${randomUUID().slice(0, 8)}`;
   const segmentId = 'seg-sasl';
-  let snapshotRoot: string;
   let snapshotPath: string;
 
   beforeAll(async () => {
     broker = await startSaslBroker();
-    // Snapshots under <SNAPSHOT_ROOT>/<tenant>/, as the services confine them.
-    snapshotRoot = mkdtempSync(join(tmpdir(), 'sasl-snapshots-'));
-    mkdirSync(join(snapshotRoot, tenantId));
-    snapshotPath = join(snapshotRoot, tenantId, 'members.csv');
-    const rows = ['CustomerId,EMail,FirstName'];
-    for (let i = 0; i < PROFILES; i++) rows.push(`C-${i},sasl-member-${i}@example.com,Member ${i}`);
-    writeFileSync(snapshotPath, rows.join('\n') + '\n');
     stack = await startStack({
       apiKeys: [apiKey],
       simulatorRps: 0,
+      // Snapshots under <SNAPSHOT_ROOT>/<tenant>/, as the services confine them.
+      snapshotRoot: mkdtempSync(join(tmpdir(), 'sasl-snapshots-')),
       // The stack's own clients (consumer-group set-up) are the admin; each service is its own user.
       kafka: broker.connection('admin'),
       env: {
-        'connection-management': { ...broker.serviceEnv('connection-management'), SNAPSHOT_ROOT: snapshotRoot },
-        'segment-extraction': { ...broker.serviceEnv('segment-extraction'), SNAPSHOT_ROOT: snapshotRoot },
+        'connection-management': broker.serviceEnv('connection-management'),
+        'segment-extraction': broker.serviceEnv('segment-extraction'),
         'field-mapping': broker.serviceEnv('field-mapping'),
         'autopilot-delivery': broker.serviceEnv('autopilot-delivery'),
       },
     });
-    api = new ApiClient(stack.apiUrl, await signToken({ sub: 'sasl-admin', tid: tenantId, role: 'admin' }));
+    // The upstream platform may write its public topic, as itself.
+    tenant = await createStackTenant(stack, { prefix: 'sasl', kafka: broker.connection('upstream') });
+    snapshotPath = join(tenant.snapshotDir, 'members.csv');
+    const rows = ['CustomerId,EMail,FirstName'];
+    for (let i = 0; i < PROFILES; i++) rows.push(`C-${i},sasl-member-${i}@example.com,Member ${i}`);
+    writeFileSync(snapshotPath, rows.join('\n') + '\n');
   }, 240_000);
 
   afterAll(async () => {
@@ -101,45 +92,19 @@ describe('Kafka over SASL_SCRAM and TLS with a user per service and topic ACLs',
   };
 
   it('runs a whole export with every service authenticated as its own SCRAM user', async () => {
-    const event: SegmentRefreshedV1 = {
-      eventId: randomUUID(),
-      occurredAt: new Date().toISOString(),
-      tenantId,
+    await tenant.refresh({
       segment: { id: segmentId, name: 'SASL members', memberCount: PROFILES },
       snapshot: { format: 'csv', location: `file://${snapshotPath}` },
-    };
-    // The upstream platform may write its public topic, as itself.
-    await produceRaw(TOPICS.segmentRefreshed.name, [{ key: `${tenantId}:${segmentId}`, value: JSON.stringify(event) }], broker.connection('upstream'));
-    await expectEventually(
-      async () => {
-        const { body } = await api.call<{ id: string }[] | { items: { id: string }[] }>('GET', '/v1/segments');
-        return (Array.isArray(body) ? body : body.items).some((s) => s.id === segmentId);
-      },
-      { timeoutMs: 30000, message: 'segment seen by the control plane' },
-    );
-    const connection = await api.call<{ id: string }>('POST', '/v1/connections', {
-      displayName: 'Autopilot (simulator)',
-      apiKey,
-      privacyConsent: true,
     });
-    expect(connection.status).toBe(201);
-    const created = await api.call<{ id: string }>('POST', '/v1/exports', {
+    await tenant.segmentKnown(segmentId);
+    const connection = await tenant.connect(apiKey);
+    const exportId = await tenant.createExport({
       name: 'SASL members',
-      connectionId: connection.body.id,
+      connectionId: connection.id,
       segmentIds: [segmentId],
       mapping: { email: 'EMail', firstName: 'FirstName' },
     });
-    expect(created.status).toBe(201);
-    const started = await api.call<{ runId: string }>('POST', `/v1/exports/${created.body.id}/runs`);
-    expect(started.status).toBe(202);
-
-    const run = await expectEventually(
-      async () => {
-        const { body } = await api.call<RunView>('GET', `/v1/runs/${started.body.runId}`);
-        return ['succeeded', 'failed', 'skipped', 'canceled'].includes(body.status) ? body : undefined;
-      },
-      { timeoutMs: 90000, message: 'the run to finish' },
-    );
+    const run = await tenant.runEnded(await tenant.run(exportId));
     expect({ status: run.status, reason: run.reason }).toEqual({ status: 'succeeded', reason: undefined });
     expect(run.counts).toMatchObject({ extracted: PROFILES, rejected: 0, delivered: PROFILES, failed: 0 });
     const sim = (await (await fetch(`${stack.simulatorUrl}/__sim/contacts?account=${encodeURIComponent(apiKey)}`)).json()) as {

@@ -1,26 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TOPICS, type ContactsMappedV1, type SegmentRefreshedV1 } from '@export/contracts';
-import {
-  ApiClient,
-  collectMessages,
-  expectEventually,
-  produceRaw,
-  signToken,
-  startStack,
-  tenantSnapshotDir,
-  type CollectedMessage,
-  type Stack,
-} from '@export/testing';
+import { TOPICS, type ContactsMappedV1 } from '@export/contracts';
+import { collectMessages, createStackTenant, startStack, type CollectedMessage, type Stack, type StackTenant } from '@export/testing';
 import { Client } from 'pg';
-
-interface RunView {
-  id: string;
-  status: string;
-  reason?: string;
-  counts: Record<string, number>;
-}
 
 /**
  * Issue 11, the whole system (services as processes, real broker, PostgreSQL, Redis, simulator): a CSV cell
@@ -31,17 +14,16 @@ describe('poison rows and inflated batches end to end', () => {
   let stack: Stack;
   let mapped: { messages: CollectedMessage[]; stop: () => Promise<void> };
   const apiKey = `sim-poison-${randomUUID()}`;
-  const tenantId = `e2e-poison-${randomUUID().slice(0, 8)}`;
   const segmentId = 'seg-wide';
   const ROWS = 200;
-  let api: ApiClient;
+  let tenant: StackTenant;
   let snapshotPath: string;
 
   beforeAll(async () => {
     mapped = await collectMessages([TOPICS.contactsMapped.name]);
     stack = await startStack({ apiKeys: [apiKey], simulatorRps: 0 });
-    api = new ApiClient(stack.apiUrl, await signToken({ sub: 'e2e-admin', tid: tenantId, role: 'admin' }));
-    snapshotPath = join(tenantSnapshotDir(tenantId, stack.snapshotRoot), 'wide.csv');
+    tenant = await createStackTenant(stack, { prefix: 'e2e-poison' });
+    snapshotPath = join(tenant.snapshotDir, 'wide.csv');
     const note = (i: number) => `note ${i} `.padEnd(512, 'n');
     const lines = ['CustomerId,EMail,FirstName,Note'];
     for (let i = 0; i < ROWS; i++) lines.push(`C-${i},p${i}@example.com,P${i},${note(i)}`);
@@ -56,49 +38,23 @@ describe('poison rows and inflated batches end to end', () => {
     await stack?.stop();
   });
 
-  async function publish(event: SegmentRefreshedV1) {
-    await produceRaw(TOPICS.segmentRefreshed.name, [{ key: `${tenantId}:${segmentId}`, value: JSON.stringify(event) }]);
-  }
-  const refreshed = (): SegmentRefreshedV1 => ({
-    eventId: randomUUID(),
-    occurredAt: new Date().toISOString(),
-    tenantId,
-    segment: { id: segmentId, name: 'Wide segment', memberCount: ROWS + 2 },
-    snapshot: { format: 'csv', location: `file://${snapshotPath}` },
-  });
-
   it('rejects the rows with a NUL with their reasons, splits the inflated batch into parts, and delivers every other contact once', async () => {
-    await publish(refreshed());
-    await expectEventually(
-      async () => ((await api.call<{ id: string }[]>('GET', '/v1/segments')).body ?? []).some((s) => s.id === segmentId),
-      { message: 'segment seen by the control plane' },
-    );
-    const connection = await api.call<{ id: string }>('POST', '/v1/connections', {
-      displayName: 'Autopilot (simulator)',
-      apiKey,
-      privacyConsent: true,
+    await tenant.refresh({
+      segment: { id: segmentId, name: 'Wide segment', memberCount: ROWS + 2 },
+      snapshot: { format: 'csv', location: `file://${snapshotPath}` },
     });
-    expect(connection.status).toBe(201);
+    await tenant.segmentKnown(segmentId);
+    const connection = await tenant.connect(apiKey);
     // 100 custom fields fed by the one 512-byte Note: ~120 KiB of rows (one extracted batch) map to ~10 MiB.
     const custom = Array.from({ length: 100 }, (_, i) => ({ attribute: 'Note', field: `Note ${i}`, type: 'string' }));
-    const created = await api.call<{ id: string }>('POST', '/v1/exports', {
+    const exportId = await tenant.createExport({
       name: 'Wide export',
-      connectionId: connection.body.id,
+      connectionId: connection.id,
       segmentIds: [segmentId],
       mapping: { email: 'EMail', firstName: 'FirstName', custom },
     });
-    expect(created.status).toBe(201);
-    const started = await api.call<{ runId: string }>('POST', `/v1/exports/${created.body.id}/runs`, {});
-    expect(started.status).toBe(202);
-    const runId = started.body.runId;
-
-    const run = await expectEventually(
-      async () => {
-        const { body } = await api.call<RunView>('GET', `/v1/runs/${runId}`);
-        return ['succeeded', 'failed', 'skipped', 'canceled'].includes(body.status) && body;
-      },
-      { timeoutMs: 120000, message: 'the run to finish' },
-    );
+    const runId = await tenant.run(exportId, {});
+    const run = await tenant.runEnded(runId, 120_000);
     expect({ status: run.status, reason: run.reason }).toEqual({ status: 'succeeded', reason: undefined });
     expect(run.counts).toMatchObject({
       extracted: ROWS + 2,
@@ -109,7 +65,7 @@ describe('poison rows and inflated batches end to end', () => {
       failed: 0,
     });
 
-    const rejections = await api.call<{ items: { line: number; profileId?: string; reason: string }[] }>(
+    const rejections = await tenant.api.call<{ items: { line: number; profileId?: string; reason: string }[] }>(
       'GET',
       `/v1/runs/${runId}/rejections`,
     );

@@ -5,6 +5,8 @@ export * from './common/run-spec';
 export * from './common/contact';
 export * from './api/connection';
 export * from './api/console';
+export * from './api/export';
+export * from './api/run';
 export * from './events/segment-refreshed.v1';
 export * from './events/run-requested.v1';
 export * from './events/profiles-extracted.v1';

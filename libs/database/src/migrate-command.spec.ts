@@ -1,26 +1,7 @@
 import { ConfigError } from '@export/config';
 import { z } from 'zod';
 import { MigrationLockTimeoutError } from './migrate';
-import {
-  MIGRATE_EXIT_CODES,
-  migrateExitCode,
-  migrationEnv,
-  parseServiceCommand,
-  runMigrateCommand,
-  UsageError,
-} from './migrate-command';
-
-describe('parseServiceCommand', () => {
-  it('serves without arguments and migrates with `migrate`', () => {
-    expect(parseServiceCommand('svc', [])).toBe('serve');
-    expect(parseServiceCommand('svc', ['migrate'])).toBe('migrate');
-  });
-
-  it.each([[['migrat']], [['migrate', 'now']], [['--force']], [['serve']]])('refuses %j with the usage', (argv) => {
-    expect(() => parseServiceCommand('svc', argv)).toThrow(UsageError);
-    expect(() => parseServiceCommand('svc', argv)).toThrow(/usage: node main\.js \[migrate\]/);
-  });
-});
+import { MIGRATE_EXIT_CODES, migrateCommand, migrateExitCode, migrationEnv, runMigrateCommand } from './migrate-command';
 
 describe('migrateExitCode', () => {
   const withCode = (code: string) => Object.assign(new Error(code), { code });
@@ -32,9 +13,8 @@ describe('migrateExitCode', () => {
     expect(migrateExitCode(new Error('Connection terminated unexpectedly'))).toBe(75);
   });
 
-  it('names configuration and usage errors, and fails anything else for a human to look at', () => {
+  it('names configuration errors, and fails anything else for a human to look at', () => {
     expect(migrateExitCode(new ConfigError('svc', ['DATABASE_URL: must be a postgres:// URL']))).toBe(78);
-    expect(migrateExitCode(new UsageError('svc', 'unknown command: x'))).toBe(64);
     expect(migrateExitCode(withCode('42601'))).toBe(1); // a syntax error in a migration
     expect(migrateExitCode(new Error('Not run migration 002 is preceding already run migration 003'))).toBe(1);
   });
@@ -52,6 +32,20 @@ describe('runMigrateCommand', () => {
     });
     expect(code).toBe(78);
     expect(error.mock.calls.join('\n')).toMatch(/DATABASE_URL: must be a postgres:\/\/ URL[\s\S]*exit 78/);
+    error.mockRestore();
+  });
+});
+
+describe('migrateCommand', () => {
+  it('reads only the environment it is given, naming every variable at fault (78)', async () => {
+    const error = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    const command = migrateCommand({ schema: 'svc', migrationsDir: '/nowhere' });
+    const code = await command.run('svc', { NODE_ENV: 'production', DATABASE_URL: 'mysql://db', MIGRATION_LOCK_TIMEOUT_MS: 'soon' });
+    expect(code).toBe(78);
+    const output = error.mock.calls.join('\n');
+    expect(output).toContain('svc: invalid configuration');
+    expect(output).toContain('DATABASE_URL: must be a postgres:// URL');
+    expect(output).toContain('MIGRATION_LOCK_TIMEOUT_MS');
     error.mockRestore();
   });
 });

@@ -1,5 +1,4 @@
-import { parseArgs } from 'node:util';
-import { commonEnv, ConfigError, databaseEnv } from '@export/config';
+import { commonEnv, ConfigError, databaseEnv, loadConfig } from '@export/config';
 import { createLogger } from '@export/logging';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -12,15 +11,13 @@ import {
 
 /**
  * Exit codes of a service's `migrate` command (sysexits.h where one fits), so a Job, an init container or
- * compose can tell "try again" from "a human must look".
+ * compose can tell "try again" from "a human must look". A wrong command line exits 64 (libs/service).
  */
 export const MIGRATE_EXIT_CODES = {
   /** The schema is up to date: migrated now, or nothing was pending. */
   ok: 0,
   /** A migration failed (SQL error, checksum or order problem): retrying will not help; see the log. */
   failed: 1,
-  /** Unknown command or option. */
-  usage: 64,
   /** The database could not be reached, or another instance held the schema's lock too long: try again. */
   tempFail: 75,
   /** The environment is invalid (the log names each variable at fault). */
@@ -56,36 +53,12 @@ export const MigrateCommandConfig = z.object({
   MIGRATION_LOCK_TIMEOUT_MS: migrationEnv.MIGRATION_LOCK_TIMEOUT_MS,
 });
 
-/** A service's command line: `main.js` serves, `main.js migrate` migrates its schema and exits. */
-export type ServiceCommand = 'serve' | 'migrate';
-
-export class UsageError extends Error {
-  constructor(service: string, problem: string) {
-    super(`${service}: ${problem}\nusage: node main.js [migrate]\n  (no command)  start the service\n  migrate       apply the pending migrations of its schema, then exit (0: up to date)`);
-    this.name = 'UsageError';
-  }
-}
-
-/** Parses a service's arguments (`process.argv.slice(2)`); throws a UsageError for anything else. */
-export function parseServiceCommand(service: string, argv: string[]): ServiceCommand {
-  let positionals: string[];
-  try {
-    ({ positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} }));
-  } catch (error) {
-    throw new UsageError(service, error instanceof Error ? error.message : String(error));
-  }
-  if (positionals.length === 0) return 'serve';
-  if (positionals.length === 1 && positionals[0] === 'migrate') return 'migrate';
-  throw new UsageError(service, `unknown command: ${positionals.join(' ')}`);
-}
-
 /** Error codes of a database that is down, starting, restarting or out of connections: worth another try. */
 const TRANSIENT_NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'EPIPE']);
 const TRANSIENT_SQLSTATE = new Set(['57P01', '57P02', '57P03', '53300', '40001', '40P01']);
 
 /** The exit code for an error of the migrate command: try again (75), fix the configuration (78), or look (1). */
 export function migrateExitCode(error: unknown): number {
-  if (error instanceof UsageError) return MIGRATE_EXIT_CODES.usage;
   if (error instanceof ConfigError) return MIGRATE_EXIT_CODES.config;
   if (error instanceof MigrationLockTimeoutError) return MIGRATE_EXIT_CODES.tempFail;
   const code = String((error as { code?: unknown } | undefined)?.code ?? '');
@@ -144,6 +117,57 @@ export async function runMigrateCommand({ service, schema, settings }: MigrateCo
     }
     return exitCode;
   }
+}
+
+/** A service's own PostgreSQL schema, migrated at start or by `node main.js migrate`. */
+export interface ServiceSchema {
+  schema: string;
+  /** Folder of its SQL migrations: beside main.js, where the build copies them (webpack assets). */
+  migrationsDir: string;
+}
+
+/**
+ * The `migrate` command of a service with a schema, for libs/service's `commands`: reads only the database
+ * and the lock's timeout from `env` (a migrate Job needs no Kafka, API or encryption secrets).
+ */
+export function migrateCommand({ schema, migrationsDir }: ServiceSchema) {
+  return {
+    summary: 'apply the pending migrations of its schema, then exit (0: up to date)',
+    run: (service: string, env: NodeJS.ProcessEnv) =>
+      runMigrateCommand({
+        service,
+        schema,
+        settings: () => {
+          const config = loadConfig(service, MigrateCommandConfig, env);
+          return {
+            databaseUrl: config.DATABASE_URL,
+            dir: migrationsDir,
+            lockTimeoutMs: config.MIGRATION_LOCK_TIMEOUT_MS,
+            logLevel: config.LOG_LEVEL,
+          };
+        },
+      }),
+  };
+}
+
+/** What a service with a schema has in its configuration (libs/config databaseEnv, migrationEnv). */
+export interface SchemaStartConfig {
+  DATABASE_URL: string;
+  MIGRATE_ON_START: boolean;
+  MIGRATION_LOCK_TIMEOUT_MS: number;
+}
+
+/** The schema's step at start, for libs/service's `beforeStart`: see prepareSchemaAtStart. */
+export function prepareSchemaStep({ schema, migrationsDir }: ServiceSchema) {
+  return (config: SchemaStartConfig, logger: Logger): Promise<void> =>
+    prepareSchemaAtStart({
+      databaseUrl: config.DATABASE_URL,
+      schema,
+      dir: migrationsDir,
+      logger,
+      migrateOnStart: config.MIGRATE_ON_START,
+      lockTimeoutMs: config.MIGRATION_LOCK_TIMEOUT_MS,
+    });
 }
 
 /** Raised at start with MIGRATE_ON_START=false while the schema still has migrations to apply. */

@@ -14,7 +14,7 @@ import {
   KafkaTransport,
   type ConsumerTimings,
   type KafkaHandlerOptions,
-} from '../src';
+} from '@export/kafka';
 
 const topic = TOPICS.segmentRefreshed.name;
 const logger = createLogger({ service: 'kafka-transport-int-test', level: 'silent' });

@@ -3,7 +3,7 @@ import { TOPICS, type SegmentRefreshedV1, DeadLetterV1 } from '@export/contracts
 import { AppError } from '@export/errors';
 import { createLogger } from '@export/logging';
 import { collectMessages, expectEventually, produceRaw, startGroupAtEnd, TEST_KAFKA_BROKERS } from '@export/testing';
-import { createKafka, EventPublisher, TopicConsumer, type ConsumedMessage } from '../src';
+import { createKafka, EventPublisher, TopicConsumer, type ConsumedMessage } from '@export/kafka';
 
 const topic = TOPICS.segmentRefreshed.name;
 const logger = createLogger({ service: 'kafka-int-test', level: 'silent' });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bootstrapService } from './bootstrap-service';
+import { bootstrapService, parseServiceCommand, type ServiceCommand, UsageError } from './bootstrap-service';
 
 const Config = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('production'),
@@ -24,5 +24,36 @@ describe('bootstrapService', () => {
     await expect(start).rejects.toThrow('SIGNING_SECRET');
     await expect(start).rejects.not.toThrow('dev-only-signing-secret');
     expect(module).not.toHaveBeenCalled();
+  });
+});
+
+describe('parseServiceCommand', () => {
+  const migrate: ServiceCommand = {
+    summary: 'apply the pending migrations of its schema, then exit (0: up to date)',
+    run: async () => 0,
+  };
+  const commands = { migrate };
+
+  it('serves without arguments and picks the command named', () => {
+    expect(parseServiceCommand('svc', commands, [])).toBeUndefined();
+    expect(parseServiceCommand('svc', commands, ['migrate'])).toBe(migrate);
+  });
+
+  it.each([[['migrat']], [['migrate', 'now']], [['--force']], [['serve']], [['toString']]])('refuses %j with the usage', (argv) => {
+    expect(() => parseServiceCommand('svc', commands, argv)).toThrow(UsageError);
+    expect(() => parseServiceCommand('svc', commands, argv)).toThrow(
+      '\nusage: node main.js [migrate]\n' +
+        '  (no command)  start the service\n' +
+        '  migrate       apply the pending migrations of its schema, then exit (0: up to date)',
+    );
+  });
+});
+
+describe('ServiceDefinition', () => {
+  it('refuses at compile time a start step that needs settings the configuration does not have', () => {
+    const needsDatabase = async (config: { DATABASE_URL: string }) => void config.DATABASE_URL;
+    // @ts-expect-error Config has no DATABASE_URL
+    const start = bootstrapService({ name: 'svc', config: Config, module: jest.fn(), beforeStart: needsDatabase }, { PORT: 'x' });
+    return expect(start).rejects.toThrow('PORT');
   });
 });

@@ -1,12 +1,5 @@
+import { parseArgs } from 'node:util';
 import { assertProductionSecrets, loadConfig } from '@export/config';
-import {
-  MIGRATE_EXIT_CODES,
-  MigrateCommandConfig,
-  parseServiceCommand,
-  prepareSchemaAtStart,
-  runMigrateCommand,
-  UsageError,
-} from '@export/database';
 import { connectKafkaTransport } from '@export/kafka';
 import { createLogger } from '@export/logging';
 import { Readiness } from '@export/observability';
@@ -23,18 +16,12 @@ export interface ServiceConfigBase {
   KAFKA_GROUP_ID: string;
 }
 
-/** What a database service's configuration has besides (libs/config databaseEnv, libs/database migrationEnv). */
-export interface DatabaseConfigBase {
-  DATABASE_URL: string;
-  MIGRATE_ON_START: boolean;
-  MIGRATION_LOCK_TIMEOUT_MS: number;
-}
-
-export interface ServiceDatabase {
-  /** The service's own PostgreSQL schema, migrated at start or by `node main.js migrate`. */
-  schema: string;
-  /** Folder of its SQL migrations: beside main.js, where the build copies them (webpack assets). */
-  migrationsDir: string;
+/** A command of `node main.js <command>` besides serving, e.g. libs/database's `migrate`. */
+export interface ServiceCommand {
+  /** One line of the usage message. */
+  summary: string;
+  /** Runs the command for the named service with its environment; resolves to the process's exit code. */
+  run(service: string, env: NodeJS.ProcessEnv): Promise<number>;
 }
 
 export interface ServiceDefinition<C extends ServiceConfigBase> {
@@ -44,8 +31,10 @@ export interface ServiceDefinition<C extends ServiceConfigBase> {
   config: z.ZodType<C>;
   /** Secrets that production refuses to take at their development default. */
   secrets?: readonly string[];
-  /** A service with a database: `node main.js migrate` and the schema's preparation at start. */
-  database?: ServiceDatabase;
+  /** Commands besides serving, by name (e.g. `migrate`); a service without any ignores its arguments. */
+  commands?: Readonly<Record<string, ServiceCommand>>;
+  /** Runs once the configuration is valid and before the app is built (e.g. the schema's migrations). */
+  beforeStart?: (config: C, logger: Logger) => Promise<void>;
   /** The root module of the service. */
   module(config: C, logger: Logger): DynamicModule;
   /** Partitions each Kafka handler takes at once unless its `@EventPattern` says (default 1). */
@@ -57,9 +46,9 @@ export interface ServiceDefinition<C extends ServiceConfigBase> {
 }
 
 /**
- * Builds and starts a service: configuration (every fault named), the production secrets check, the
- * schema's migrations, the Nest app with the pino logger and shutdown hooks, the Kafka handlers
- * (`@EventPattern`, started once every provider is ready) and the HTTP listener.
+ * Builds and starts a service: configuration (every fault named), the production secrets check, its
+ * `beforeStart` step (a database service's migrations), the Nest app with the pino logger and shutdown
+ * hooks, the Kafka handlers (`@EventPattern`, started once every provider is ready) and the HTTP listener.
  */
 export async function bootstrapService<C extends ServiceConfigBase>(
   definition: ServiceDefinition<C>,
@@ -69,17 +58,7 @@ export async function bootstrapService<C extends ServiceConfigBase>(
   const config = loadConfig(name, definition.config, env);
   if (definition.secrets) assertProductionSecrets(name, config as Record<string, unknown>, [...definition.secrets]);
   const logger = createLogger({ service: name, level: config.LOG_LEVEL });
-  if (definition.database) {
-    const db = config as C & DatabaseConfigBase;
-    await prepareSchemaAtStart({
-      databaseUrl: db.DATABASE_URL,
-      schema: definition.database.schema,
-      dir: definition.database.migrationsDir,
-      logger,
-      migrateOnStart: db.MIGRATE_ON_START,
-      lockTimeoutMs: db.MIGRATION_LOCK_TIMEOUT_MS,
-    });
-  }
+  await definition.beforeStart?.(config, logger);
   const app = await NestFactory.create(definition.module(config, logger), { bufferLogs: true });
   app.useLogger(app.get(NestPinoLogger));
   app.enableShutdownHooks();
@@ -108,37 +87,55 @@ export async function startKafkaHandlers(
   await app.startAllMicroservices();
 }
 
+/** Exit code of a wrong command line (sysexits.h EX_USAGE). */
+export const USAGE_EXIT_CODE = 64;
+
+export class UsageError extends Error {
+  constructor(service: string, problem: string, commands: Readonly<Record<string, ServiceCommand>>) {
+    const lines = Object.entries(commands).map(([name, command]) => `\n  ${name.padEnd(12)}  ${command.summary}`);
+    super(
+      `${service}: ${problem}\nusage: node main.js [${Object.keys(commands).join('|')}]\n  (no command)  start the service${lines.join('')}`,
+    );
+    this.name = 'UsageError';
+  }
+}
+
 /**
- * The whole `main.ts` of a service: `node main.js` serves (bootstrapService); with a database,
- * `node main.js migrate` applies its schema's migrations and exits. A start that fails exits 1 (a wrong
- * command line 64): the supervisor restarts it.
+ * Parses a service's arguments (`process.argv.slice(2)`): none serves (undefined), one names a command;
+ * throws a UsageError for anything else.
+ */
+export function parseServiceCommand(
+  service: string,
+  commands: Readonly<Record<string, ServiceCommand>>,
+  argv: string[],
+): ServiceCommand | undefined {
+  let positionals: string[];
+  try {
+    ({ positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} }));
+  } catch (error) {
+    throw new UsageError(service, error instanceof Error ? error.message : String(error), commands);
+  }
+  if (positionals.length === 0) return undefined;
+  const [name] = positionals;
+  if (positionals.length === 1 && name !== undefined && Object.hasOwn(commands, name)) return commands[name];
+  throw new UsageError(service, `unknown command: ${positionals.join(' ')}`, commands);
+}
+
+/**
+ * The whole `main.ts` of a service: `node main.js` serves (bootstrapService); `node main.js <command>` runs
+ * one of its commands (a database service's `migrate`) and exits with its code. A start that fails exits 1
+ * (a wrong command line 64): the supervisor restarts it.
  */
 export function runService<C extends ServiceConfigBase>(definition: ServiceDefinition<C>): void {
   main(definition).catch((error: unknown) => {
     console.error(error instanceof Error ? error.message : error);
-    process.exit(error instanceof UsageError ? MIGRATE_EXIT_CODES.usage : 1);
+    process.exit(error instanceof UsageError ? USAGE_EXIT_CODE : 1);
   });
 }
 
 async function main<C extends ServiceConfigBase>(definition: ServiceDefinition<C>): Promise<void> {
-  const { name, database } = definition;
-  if (database && parseServiceCommand(name, process.argv.slice(2)) === 'migrate') {
-    process.exit(
-      await runMigrateCommand({
-        service: name,
-        schema: database.schema,
-        settings: () => {
-          // Only the database and the lock: a migrate Job needs no Kafka, API or encryption secrets.
-          const config = loadConfig(name, MigrateCommandConfig, process.env);
-          return {
-            databaseUrl: config.DATABASE_URL,
-            dir: database.migrationsDir,
-            lockTimeoutMs: config.MIGRATION_LOCK_TIMEOUT_MS,
-            logLevel: config.LOG_LEVEL,
-          };
-        },
-      }),
-    );
-  }
+  const { name, commands } = definition;
+  const command = commands && parseServiceCommand(name, commands, process.argv.slice(2));
+  if (command) process.exit(await command.run(name, process.env));
   await bootstrapService(definition);
 }

@@ -6,3 +6,6 @@ export * from './stack';
 export * from './api-client';
 export * from './snapshots';
 export * from './ready-child';
+export * from './private-broker';
+export * from './stack-tenant';
+export * from './simulator-tenant';

@@ -346,31 +346,3 @@ export async function startDeliveryTestEnvironment(databasePrefix: string) {
   };
 }
 export type DeliveryTestEnvironment = Awaited<ReturnType<typeof startDeliveryTestEnvironment>>;
-
-/** A contact as the simulator's control API shows it. */
-export interface SimContact {
-  email: string;
-  fields: Record<string, unknown>;
-  lists: string[];
-  upserts: number;
-  unsubscribed: boolean;
-}
-
-/**
- * A tenant with its own connection and Autopilot account (a simulator key), known to the stub control plane:
- * what the simulator holds for it and how many requests its key made.
- */
-export async function createTenant(environment: Pick<DeliveryTestEnvironment, 'sim' | 'controlPlane'>) {
-  const { sim, controlPlane } = environment;
-  const tenantId = uid('tenant');
-  const connectionId = uid('conn');
-  const apiKey = `key-${randomUUID()}`;
-  const account = uid('account');
-  await axios.post(`${sim.url}/__sim/keys`, { key: apiKey, account });
-  controlPlane.connections.set(connectionId, { tenantId, apiKey, status: 'active' });
-  const contacts = async () =>
-    (await axios.get(`${sim.url}/__sim/contacts`, { params: { account, limit: 10_000 } })).data
-      .contacts as SimContact[];
-  const requests = async () => (await sim.stats()).keys[apiKey]?.requests ?? 0;
-  return { tenantId, connectionId, apiKey, account, contacts, requests };
-}

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { RunId, TenantId } from '@export/contracts';
+import { ACTIVE_RUN_STATUSES, RunId, TenantId } from '@export/contracts';
 import { AppError } from '@export/errors';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
@@ -14,7 +14,7 @@ import { PG_POOL } from '@export/database';
 import { asTenantId } from '../database/tenant';
 import { ExportsRepository } from '../exports/exports.repository';
 import { parseInput } from '../http/parse-input';
-import { ACTIVE_STATUSES, InternalRunsService } from '../runs/internal-runs.service';
+import { InternalRunsService } from '../runs/internal-runs.service';
 import { AutopilotAccountClient } from './autopilot-account.client';
 import { CreateConnectionBody, UpdateConnectionBody } from './connection.schemas';
 import { ConnectionsRepository, type ConnectionRecord } from './connections.repository';
@@ -189,7 +189,7 @@ export class ConnectionsService {
             code: 'RUN_CONNECTION_MISMATCH',
           },
         );
-      if (!ACTIVE_STATUSES.includes(run.status))
+      if (!ACTIVE_RUN_STATUSES.includes(run.status))
         throw new AppError('conflict', `RUN_NOT_ACTIVE: run ${runId} is ${run.status}`, {
           code: 'RUN_NOT_ACTIVE',
         });

@@ -1,10 +1,11 @@
+import type { ExportView } from '@export/contracts';
 import { Body, Controller, Delete, Get, HttpCode, Patch, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import { UserAuthGuard } from '../auth/user-auth.guard';
 import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { IdParam, openApiSchema } from '../http/id-param';
 import { CreateExportBody, UpdateExportBody } from './export.schemas';
-import { ExportsService, type ExportView } from './exports.service';
+import { ExportsService } from './exports.service';
 
 @ApiTags('exports')
 @ApiBearerAuth()

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ExportView } from '@export/contracts';
 import { AppError } from '@export/errors';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
@@ -14,15 +15,6 @@ import { SegmentsRepository } from '../segments/segments.repository';
 import { assertMayUseConnection } from './export-access';
 import { CreateExportBody, UpdateExportBody } from './export.schemas';
 import { ExportsRepository, type ExportRecord, type ExportSettings } from './exports.repository';
-
-export interface ExportView extends ExportSettings {
-  id: string;
-  /** `no-connection` after its connection was removed with ?detach=true: the export never runs. */
-  state: 'ready' | 'no-connection';
-  createdBy: string;
-  createdAt: string;
-  updatedAt: string;
-}
 
 export function toExportView(e: ExportRecord): ExportView {
   return {

@@ -1,10 +1,10 @@
-import { RunSpec, TenantId as TenantIdSchema } from '@export/contracts';
+import { RunSpec, TenantId as TenantIdSchema, type RunStatus } from '@export/contracts';
 import { AppError } from '@export/errors';
 import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import { asTenantId, type TenantId } from '../database/tenant';
 import { ExportsRepository } from '../exports/exports.repository';
-import { RunsRepository, type RunStatus } from './runs.repository';
+import { RunsRepository } from './runs.repository';
 
 /** What the control plane holds true about a run: the answer to a stage that must not trust a message. */
 export interface RunConfirmation {
@@ -20,8 +20,6 @@ export interface RunConfirmation {
   /** The spec the run was started with; null while it is queued. */
   spec: RunSpec | null;
 }
-
-export const ACTIVE_STATUSES: readonly RunStatus[] = ['queued', 'running'];
 
 const Query = z.object({ tenantId: TenantIdSchema });
 

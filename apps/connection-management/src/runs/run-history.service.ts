@@ -1,37 +1,11 @@
+import type { RunRejection, RunView } from '@export/contracts';
 import { AppError } from '@export/errors';
 import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal';
 import { ExportsRepository } from '../exports/exports.repository';
 import { hasNoNul, parseInput } from '../http/parse-input';
-import {
-  RunsRepository,
-  type RejectionRecord,
-  type RunCounts,
-  type RunPhase,
-  type RunRecord,
-  type RunStatus,
-} from './runs.repository';
-
-export interface RunView {
-  id: string;
-  exportId: string;
-  status: RunStatus;
-  trigger: RunRecord['trigger'];
-  reason?: string;
-  message?: string;
-  queuedAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  /** A dry run: its counts are what a real run would do; nothing was called or changed. */
-  dryRun: boolean;
-  fullResync: boolean;
-  confirmRemovals: boolean;
-  phase: RunPhase;
-  /** Of the current phase. */
-  progress: { done: number; total: number };
-  counts: RunCounts;
-}
+import { RunsRepository, type RunRecord } from './runs.repository';
 
 export function toRunView(r: RunRecord): RunView {
   return {
@@ -54,7 +28,7 @@ export function toRunView(r: RunRecord): RunView {
 }
 
 const Cursor = z.tuple([z.string().refine(hasNoNul), z.string().refine(hasNoNul), z.number().int()]);
-const encodeCursor = (r: RejectionRecord) =>
+const encodeCursor = (r: RunRejection) =>
   Buffer.from(JSON.stringify([r.segmentId, r.partition, r.line])).toString('base64url');
 
 function decodeCursor(cursor: string): { segmentId: string; partition: string; line: number } {
@@ -99,7 +73,7 @@ export class RunHistoryService {
     principal: Principal,
     runId: string,
     query: unknown,
-  ): Promise<{ items: RejectionRecord[]; nextCursor: string | null }> {
+  ): Promise<{ items: RunRejection[]; nextCursor: string | null }> {
     const { limit, cursor } = parseInput(RejectionsQuery, query);
     if (!(await this.runs.find(principal.tenantId, runId)))
       throw new AppError('not-found', `Run ${runId} not found`);

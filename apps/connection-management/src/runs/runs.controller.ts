@@ -1,3 +1,4 @@
+import type { RunView } from '@export/contracts';
 import { Controller, Get, HttpCode, Post, Query, Req, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
@@ -6,7 +7,7 @@ import { CurrentPrincipal, type Principal } from '../auth/principal';
 import { correlationIdOf } from '../http/correlation-id.middleware';
 import { IdParam, openApiSchema } from '../http/id-param';
 import { idempotencyKeyOf } from '../http/idempotency-key';
-import { RunHistoryService, toRunView, type RunView } from './run-history.service';
+import { RunHistoryService, toRunView } from './run-history.service';
 import { RunRequestBody, RunsService } from './runs.service';
 
 @ApiTags('runs')

@@ -1,37 +1,22 @@
 import { createHash } from 'node:crypto';
-import type { DeliveryCounts, RowRejection, RunSpec, RunTrigger } from '@export/contracts';
+import {
+  RUN_PHASES,
+  type DeliveryCounts,
+  type RunCounts,
+  type RunPhase,
+  type RowRejection,
+  type RunRejection,
+  type RunSpec,
+  type RunStatus,
+  type RunTrigger,
+} from '@export/contracts';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { PG_POOL } from '@export/database';
 import type { Queryable } from '../database/database';
 import type { TenantId } from '../database/tenant';
 
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'canceled';
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'skipped', 'canceled'];
-
-export interface RunCounts {
-  extracted: number;
-  rejected: number;
-  duplicates: number;
-  eligible: number;
-  /** Sent because new to the export. */
-  added: number;
-  /** Sent because their fields or lists changed. */
-  updated: number;
-  /** Eligible, not sent (nothing changed). */
-  unchanged: number;
-  /** Leavers removed from a segment's list (mirror). */
-  removed: number;
-  /** added + updated. */
-  delivered: number;
-  failed: number;
-  overLimit: number;
-  overQuota: number;
-}
-
-/** Where a run is, in order: a run only ever moves forward. */
-export const RUN_PHASES = ['queued', 'extracting', 'staging', 'sending', 'removing', 'finished'] as const;
-export type RunPhase = (typeof RUN_PHASES)[number];
 
 /** How a run was asked for. */
 export interface RunOptions {
@@ -136,10 +121,6 @@ export interface NewRun {
   correlationId: string;
   /** Absent: a plain run. */
   options?: RunOptions;
-}
-
-export interface RejectionRecord extends RowRejection {
-  stage: string;
 }
 
 @Injectable()
@@ -401,7 +382,7 @@ export class RunsRepository {
     runId: string,
     limit: number,
     after?: { segmentId: string; partition: string; line: number },
-  ): Promise<RejectionRecord[]> {
+  ): Promise<RunRejection[]> {
     const { rows } = await this.pool.query<{
       segment_id: string;
       partition: string;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { RunSpec, TOPICS, type RunEventV1, type SegmentRefreshedV1 } from '@export/contracts';
+import { RunSpec, TOPICS, type RunEventV1, type RunStatus, type SegmentRefreshedV1 } from '@export/contracts';
 import { AppError, assertNever } from '@export/errors';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
@@ -20,7 +20,7 @@ import { SegmentsRepository } from '../segments/segments.repository';
 import { OutboxDispatcher } from './outbox.dispatcher';
 import { OutboxRepository } from './outbox.repository';
 import { parseInput } from '../http/parse-input';
-import { RunsRepository, TERMINAL_STATUSES, type RunRecord, type RunStatus } from './runs.repository';
+import { RunsRepository, TERMINAL_STATUSES, type RunRecord } from './runs.repository';
 
 /** `POST /v1/exports/:id/runs`: how the run is to be done (all optional; unknown keys are ignored). */
 export const RunRequestBody = z.object({

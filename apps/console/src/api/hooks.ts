@@ -1,7 +1,7 @@
+import { ACTIVE_RUN_STATUSES, type ExportView, type RunView } from '@export/contracts';
 import { useQuery } from '@tanstack/react-query';
 import { api } from './client';
-import type { Connection, Export, Quota, Run, Segment } from './types';
-import { ACTIVE_STATUSES } from './types';
+import type { Connection, Quota, Segment } from './types';
 
 export const keys = {
   connections: ['connections'] as const,
@@ -13,7 +13,7 @@ export const keys = {
 };
 
 export const useConnections = () => useQuery({ queryKey: keys.connections, queryFn: () => api<Connection[]>('GET', '/v1/connections') });
-export const useExports = () => useQuery({ queryKey: keys.exports, queryFn: () => api<Export[]>('GET', '/v1/exports') });
+export const useExports = () => useQuery({ queryKey: keys.exports, queryFn: () => api<ExportView[]>('GET', '/v1/exports') });
 export const useSegments = () => useQuery({ queryKey: keys.segments, queryFn: () => api<Segment[]>('GET', '/v1/segments') });
 
 const LIVE_MS = 1000;
@@ -27,15 +27,15 @@ const IDLE_MS = 5000;
 export const useRuns = (exportId: string) =>
   useQuery({
     queryKey: keys.runs(exportId),
-    queryFn: () => api<Run[]>('GET', `/v1/exports/${encodeURIComponent(exportId)}/runs`),
-    refetchInterval: (q) => (q.state.data?.some((r) => ACTIVE_STATUSES.includes(r.status)) ? LIVE_MS : IDLE_MS),
+    queryFn: () => api<RunView[]>('GET', `/v1/exports/${encodeURIComponent(exportId)}/runs`),
+    refetchInterval: (q) => (q.state.data?.some((r) => ACTIVE_RUN_STATUSES.includes(r.status)) ? LIVE_MS : IDLE_MS),
   });
 
 export const useRun = (runId: string) =>
   useQuery({
     queryKey: keys.run(runId),
-    queryFn: () => api<Run>('GET', `/v1/runs/${encodeURIComponent(runId)}`),
-    refetchInterval: (q) => (q.state.data && !ACTIVE_STATUSES.includes(q.state.data.status) ? false : LIVE_MS),
+    queryFn: () => api<RunView>('GET', `/v1/runs/${encodeURIComponent(runId)}`),
+    refetchInterval: (q) => (q.state.data && !ACTIVE_RUN_STATUSES.includes(q.state.data.status) ? false : LIVE_MS),
   });
 
 export const useQuota = (tenant: string) =>

@@ -1,8 +1,8 @@
 import { useTranslation } from 'react-i18next';
-import { ACTIVE_STATUSES, type Run, type RunCounts } from '../api/types';
+import { ACTIVE_RUN_STATUSES, type RunCounts, type RunView } from '@export/contracts';
 import { formatNumber } from './ui';
 
-export function StatusBadge({ run }: { run: Run }) {
+export function StatusBadge({ run }: { run: RunView }) {
   const { t } = useTranslation();
   return (
     <span className={`badge badge-${run.status}`} data-status={run.status}>
@@ -33,7 +33,7 @@ export function Counts({ counts }: { counts: RunCounts }) {
 }
 
 /** The run's phase, and while it is queued or running a bar of the current phase's progress. */
-export function Progress({ run }: { run: Run }) {
+export function Progress({ run }: { run: RunView }) {
   const { t, i18n } = useTranslation();
   const { done, total } = run.progress;
   const label = total > 0 ? t('runs.progressLabel', { done: formatNumber(done, i18n.language), total: formatNumber(total, i18n.language) }) : undefined;
@@ -42,7 +42,7 @@ export function Progress({ run }: { run: Run }) {
       <span>
         {t('runs.phase')}: <strong data-phase={run.phase}>{t(`runs.ph.${run.phase}`)}</strong>
       </span>
-      {ACTIVE_STATUSES.includes(run.status) && (
+      {ACTIVE_RUN_STATUSES.includes(run.status) && (
         <>
           {/* Indeterminate until the phase knows its total. */}
           <progress value={total > 0 ? done : undefined} max={total > 0 ? total : undefined} aria-label={t('runs.progress')} aria-valuetext={label} />

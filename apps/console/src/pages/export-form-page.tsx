@@ -1,18 +1,24 @@
-import { DEFAULT_MASS_REMOVAL_PERCENT, MAX_PROFILES_PER_RUN } from '@export/contracts';
+import {
+  DEFAULT_MASS_REMOVAL_PERCENT,
+  MAX_PROFILES_PER_RUN,
+  type CustomFieldMapping,
+  type CustomFieldType,
+  type ExportView,
+  type SyncMode,
+} from '@export/contracts';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useNavigate, useParams } from 'react-router';
 import { api, ApiError } from '../api/client';
 import { keys, useConnections, useExports, useSegments } from '../api/hooks';
-import type { CustomField, Export, SyncMode } from '../api/types';
 import { fieldErrors } from '../api/validation';
 import { useSignedIn } from '../auth/session-context';
 import { ErrorMessage, Field, formatDateTime, formatNumber, Loading } from '../components/ui';
 import { ExportForm } from './export-schema';
 import { mayUseConnection } from './exports-page';
 
-const FIELD_TYPES: CustomField['type'][] = ['string', 'integer', 'float', 'date', 'boolean'];
+const FIELD_TYPES: CustomFieldType[] = ['string', 'integer', 'float', 'date', 'boolean'];
 
 export function ExportFormPage() {
   const { id } = useParams();
@@ -27,7 +33,7 @@ export function ExportFormPage() {
   return <ExportEditor key={id ?? 'new'} existing={existing} />;
 }
 
-function ExportEditor({ existing }: { existing?: Export }) {
+function ExportEditor({ existing }: { existing?: ExportView }) {
   const { t, i18n } = useTranslation();
   const session = useSignedIn();
   const navigate = useNavigate();
@@ -40,7 +46,7 @@ function ExportEditor({ existing }: { existing?: Export }) {
   const [email, setEmail] = useState(existing?.mapping.email ?? '');
   const [firstName, setFirstName] = useState(existing?.mapping.firstName ?? '');
   const [lastName, setLastName] = useState(existing?.mapping.lastName ?? '');
-  const [custom, setCustom] = useState<CustomField[]>(existing?.mapping.custom ?? []);
+  const [custom, setCustom] = useState<CustomFieldMapping[]>(existing?.mapping.custom ?? []);
   const [limitPolicy, setLimitPolicy] = useState(existing?.limitPolicy ?? 'skip');
   const [profileLimit, setProfileLimit] = useState(String(existing?.profileLimit ?? MAX_PROFILES_PER_RUN));
   const [syncMode, setSyncMode] = useState<SyncMode>(existing?.syncMode ?? 'mirror');
@@ -50,7 +56,7 @@ function ExportEditor({ existing }: { existing?: Export }) {
 
   const save = useMutation({
     mutationFn: (body: ExportForm) =>
-      existing ? api<Export>('PATCH', `/v1/exports/${existing.id}`, body) : api<Export>('POST', '/v1/exports', body),
+      existing ? api<ExportView>('PATCH', `/v1/exports/${existing.id}`, body) : api<ExportView>('POST', '/v1/exports', body),
     onSuccess: async () => {
       await queries.invalidateQueries({ queryKey: keys.exports });
       navigate('/exports', { state: { notice: t('exports.saved') } });
@@ -80,7 +86,7 @@ function ExportEditor({ existing }: { existing?: Export }) {
     setErrors({});
     save.mutate(parsed.data);
   };
-  const setField = (i: number, patch: Partial<CustomField>) => setCustom(custom.map((c, j) => (j === i ? { ...c, ...patch } : c)));
+  const setField = (i: number, patch: Partial<CustomFieldMapping>) => setCustom(custom.map((c, j) => (j === i ? { ...c, ...patch } : c)));
   const apiFieldError = save.error instanceof ApiError && save.error.status === 400 ? save.error.message : undefined;
 
   return (
@@ -149,7 +155,7 @@ function ExportEditor({ existing }: { existing?: Export }) {
               </Field>
               <Field label={`${t('exports.type')} ${i + 1}`}>
                 {(p) => (
-                  <select {...p} value={c.type} onChange={(e) => setField(i, { type: e.target.value as CustomField['type'] })}>
+                  <select {...p} value={c.type} onChange={(e) => setField(i, { type: e.target.value as CustomFieldType })}>
                     {FIELD_TYPES.map((type) => (
                       <option key={type} value={type}>
                         {type}

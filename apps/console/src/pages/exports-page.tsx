@@ -1,10 +1,11 @@
+import type { ExportView } from '@export/contracts';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useLocation, useNavigate } from 'react-router';
 import { api } from '../api/client';
 import { keys, useConnections, useExports } from '../api/hooks';
-import type { Connection, Export } from '../api/types';
+import type { Connection } from '../api/types';
 import { type Session } from '../auth/session';
 import { useSignedIn } from '../auth/session-context';
 import { ErrorMessage, Loading, Notice } from '../components/ui';
@@ -25,19 +26,19 @@ export function ExportsPage() {
   const navigate = useNavigate();
   const location = useLocation();
   const [notice, setNotice] = useState<string>((location.state as { notice?: string } | null)?.notice ?? '');
-  const connectionOf = (e: Export) => connections.data?.find((c) => c.id === e.connectionId);
-  const mayUse = (e: Export) => mayUseConnection(session, connectionOf(e));
+  const connectionOf = (e: ExportView) => connections.data?.find((c) => c.id === e.connectionId);
+  const mayUse = (e: ExportView) => mayUseConnection(session, connectionOf(e));
   const mayAdd = (connections.data ?? []).some((c) => mayUseConnection(session, c));
 
   const run = useMutation({
-    mutationFn: (e: Export) => api<{ runId: string }>('POST', `/v1/exports/${e.id}/runs`, {}, { 'Idempotency-Key': crypto.randomUUID() }),
+    mutationFn: (e: ExportView) => api<{ runId: string }>('POST', `/v1/exports/${e.id}/runs`, {}, { 'Idempotency-Key': crypto.randomUUID() }),
     onSuccess: (_, e) => {
       void queries.invalidateQueries({ queryKey: keys.runs(e.id) });
       navigate(`/exports/${e.id}/runs`, { state: { notice: t('exports.runQueued') } });
     },
   });
   const remove = useMutation({
-    mutationFn: (e: Export) => api('DELETE', `/v1/exports/${e.id}`),
+    mutationFn: (e: ExportView) => api('DELETE', `/v1/exports/${e.id}`),
     onSuccess: () => queries.invalidateQueries({ queryKey: keys.exports }),
   });
 

@@ -1,10 +1,10 @@
+import { ACTIVE_RUN_STATUSES, type RunRejection } from '@export/contracts';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
 import { api } from '../api/client';
 import { keys, useConnections, useExports, useRun } from '../api/hooks';
-import { ACTIVE_STATUSES, type Rejection } from '../api/types';
 import { useSignedIn } from '../auth/session-context';
 import { Counts, Progress, StatusBadge } from '../components/run-parts';
 import { ErrorMessage, formatDateTime, Loading } from '../components/ui';
@@ -27,7 +27,7 @@ export function RunPage() {
   if (run.isPending) return <Loading />;
   if (run.isError) return <ErrorMessage error={run.error} />;
   const r = run.data;
-  const active = ACTIVE_STATUSES.includes(r.status);
+  const active = ACTIVE_RUN_STATUSES.includes(r.status);
   return (
     <section aria-labelledby="run-title">
       <p>
@@ -77,7 +77,7 @@ function Rejections({ runId, total }: { runId: string; total: number }) {
   const page = useQuery({
     queryKey: ['rejections', runId, cursor ?? '', total],
     queryFn: () =>
-      api<{ items: Rejection[]; nextCursor: string | null }>(
+      api<{ items: RunRejection[]; nextCursor: string | null }>(
         'GET',
         `/v1/runs/${runId}/rejections?limit=${PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
       ),

@@ -1,10 +1,11 @@
+import { ACTIVE_RUN_STATUSES, type RunView } from '@export/contracts';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useLocation, useParams } from 'react-router';
 import { api } from '../api/client';
 import { keys, useConnections, useExports, useRuns } from '../api/hooks';
-import { ACTIVE_STATUSES, MASS_REMOVAL_HELD, type Run } from '../api/types';
+import { MASS_REMOVAL_HELD } from '../api/types';
 import { useSignedIn } from '../auth/session-context';
 import { Counts, Progress, StatusBadge } from '../components/run-parts';
 import { ErrorMessage, formatDateTime, Loading, Notice } from '../components/ui';
@@ -34,7 +35,7 @@ export function RunsPage() {
     },
   });
   const cancel = useMutation({
-    mutationFn: (run: Run) => api('POST', `/v1/runs/${run.id}/cancel`),
+    mutationFn: (run: RunView) => api('POST', `/v1/runs/${run.id}/cancel`),
     onSuccess: () => queries.invalidateQueries({ queryKey: keys.runs(id) }),
   });
   const notice = (location.state as { notice?: string } | null)?.notice;
@@ -110,7 +111,7 @@ export function RunsPage() {
                   <Link to={`/runs/${r.id}`} aria-label={`${t('runs.details')}: ${formatDateTime(r.queuedAt, i18n.language)}`}>
                     {t('runs.details')}
                   </Link>
-                  {mayRun && ACTIVE_STATUSES.includes(r.status) && (
+                  {mayRun && ACTIVE_RUN_STATUSES.includes(r.status) && (
                     <button type="button" disabled={cancel.isPending} onClick={() => cancel.mutate(r)}>
                       {t('runs.cancel')}
                     </button>

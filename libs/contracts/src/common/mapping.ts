@@ -15,15 +15,16 @@ export const CustomFieldName = z
 
 export const ProfileAttribute = z.string().trim().min(1).max(200).regex(STORABLE_TEXT_PATTERN, STORABLE_TEXT_MESSAGE);
 
+/** One custom field: the profile attribute, the Autopilot field it fills, and that field's type. */
+export const CustomFieldMapping = z.object({ attribute: ProfileAttribute, field: CustomFieldName, type: CustomFieldType });
+export type CustomFieldMapping = z.infer<typeof CustomFieldMapping>;
+
 /** Which profile attribute feeds which Autopilot field. Nothing is guessed: the export names every attribute. */
 export const FieldMapping = z.object({
   email: ProfileAttribute,
   firstName: ProfileAttribute.optional(),
   lastName: ProfileAttribute.optional(),
-  custom: z
-    .array(z.object({ attribute: ProfileAttribute, field: CustomFieldName, type: CustomFieldType }))
-    .max(100)
-    .optional(),
+  custom: z.array(CustomFieldMapping).max(100).optional(),
 });
 export type FieldMapping = z.infer<typeof FieldMapping>;
 

@@ -1,7 +1,0 @@
-module.exports = {
-  displayName: 'kafka:int',
-  preset: '../../jest.preset.js',
-  rootDir: __dirname,
-  testMatch: ['<rootDir>/test/**/*.int-spec.ts'],
-  testTimeout: 60000,
-};
