@@ -88,11 +88,16 @@ export type EarlyStep =
   | { kind: 'closed' };
 
 /**
- * Runs that may be leased while they stage: truncate, not a dry run (a preview must see the whole snapshot), one
- * segment (a contact in several segments would be sent once per segment it is seen in), not stopped.
+ * Runs that may be leased while they stage: not a dry run (a preview must see the whole snapshot), one segment (a
+ * contact in several segments would be sent once per segment it is seen in), not stopped; truncate, or skip once
+ * its end is in and says it extracted no more rows than the limit (then no contact count can exceed it, and the
+ * first step reserves that many from the quota: the run can no longer be skipped for either).
  */
-const EARLY = `(state = 'staging' AND NOT staging_stopped AND spec ->> 'limitPolicy' = 'truncate'
-  AND COALESCE((spec ->> 'dryRun')::boolean, false) = false AND jsonb_array_length(spec -> 'segments') = 1)`;
+const EARLY = `(state = 'staging' AND NOT staging_stopped
+  AND COALESCE((spec ->> 'dryRun')::boolean, false) = false AND jsonb_array_length(spec -> 'segments') = 1
+  AND (spec ->> 'limitPolicy' = 'truncate'
+       OR (spec ->> 'limitPolicy' = 'skip' AND extracted IS NOT NULL
+           AND extracted <= LEAST((spec ->> 'profileLimit')::int, ${MAX_PROFILES_PER_RUN}))))`;
 
 /** Undoes an early step's transaction: the tenant's quota cannot take its contacts now. */
 class QuotaShort extends Error {}
@@ -202,12 +207,14 @@ export class RunsRepository {
         : await classifyContacts(tx, spec, lists, Math.max(0, limit - classified), { everything: !early });
       const month = locked.rows[0].quota_month ?? quotaMonth(new Date());
       const quotaUsed = await this.lockQuota(tx, run.tenantId, month);
+      // A run that sent while staging can no longer be skipped; a skip run among them reserved all it extracted.
+      const covered = early && spec.limitPolicy === 'skip';
       const decision = decide({
         mapped: locked.rows[0].mapped,
         unique,
         profileLimit: spec.profileLimit,
-        limitPolicy: spec.limitPolicy,
-        quotaPerMonth: spec.quotaPerMonth,
+        limitPolicy: early ? 'truncate' : spec.limitPolicy,
+        quotaPerMonth: covered ? null : spec.quotaPerMonth,
         quotaUsed,
         partial: locked.rows[0].staging_stopped,
         changed: diff ? diff.added + diff.updated : undefined,
@@ -224,8 +231,9 @@ export class RunsRepository {
       }
 
       let quota: QuotaChange | null = null;
-      if (!spec.dryRun) {
-        const used = quotaUsed + decision.reserve;
+      const reserve = covered ? 0 : decision.reserve;
+      if (!spec.dryRun && !covered) {
+        const used = quotaUsed + reserve;
         const { rows: reserved } = await tx.query<{ revision: string }>(
           'UPDATE delivery.quota_usage SET used = $3, revision = revision + 1 WHERE tenant_id = $1 AND month = $2 RETURNING revision',
           [run.tenantId, month, used],
@@ -239,7 +247,7 @@ export class RunsRepository {
            FROM (SELECT email, row_number() OVER (ORDER BY seq, email) AS rn FROM delivery.run_contacts
                   WHERE run_id = $1 AND status = 'pending') r
            WHERE c.run_id = $1 AND c.email = r.email AND r.rn > $2`,
-          [run.runId, decision.reserve],
+          [run.runId, reserve],
         );
       }
       const removals = spec.syncMode === 'mirror' ? await planRemovals(tx, spec, lists) : undefined;
@@ -254,7 +262,7 @@ export class RunsRepository {
           decision.overLimit,
           decision.overQuota,
           spec.dryRun ? null : month,
-          spec.dryRun ? 0 : decision.reserve,
+          spec.dryRun ? 0 : reserve,
           removals?.held ? removals.removals : 0,
         ],
       );
@@ -282,8 +290,14 @@ export class RunsRepository {
     const { spec } = run;
     try {
       return await inTransaction(this.pool, async (tx) => {
-        const { rows } = await tx.query<{ state: string; classified_early: number; started: boolean; quota_month: string | null }>(
-          `SELECT state, classified_early, started_at IS NOT NULL AS started, quota_month FROM delivery.runs
+        const { rows } = await tx.query<{
+          state: string;
+          classified_early: number;
+          started: boolean;
+          quota_month: string | null;
+          extracted: number | null;
+        }>(
+          `SELECT state, classified_early, started_at IS NOT NULL AS started, quota_month, extracted FROM delivery.runs
             WHERE run_id = $1 AND lease_owner = $2`,
           [run.runId, owner],
         );
@@ -304,22 +318,26 @@ export class RunsRepository {
         const changed = diff.added + diff.updated;
         if (classified === 0) return { kind: 'classified', state, classified: 0, changed: 0 };
         const month = rows[0].quota_month ?? quotaMonth(new Date());
+        // A skip run reserves all it extracted at its first step (its give-back at the end returns what it did not
+        // send): it can never be left short, which a skip run could not be (it sends all or nothing).
+        const skip = spec.limitPolicy === 'skip';
+        const reserve = skip ? (started ? 0 : (rows[0].extracted ?? 0)) : changed;
         let quota: QuotaChange | null = null;
-        if (changed > 0) {
+        if (reserve > 0) {
           const used = await this.lockQuota(tx, run.tenantId, month);
-          if (spec.quotaPerMonth !== null && used + changed > spec.quotaPerMonth) throw new QuotaShort();
+          if (spec.quotaPerMonth !== null && used + reserve > spec.quotaPerMonth) throw new QuotaShort();
           const { rows: reserved } = await tx.query<{ revision: string }>(
             `UPDATE delivery.quota_usage SET used = used + $3, revision = revision + 1
               WHERE tenant_id = $1 AND month = $2 RETURNING revision`,
-            [run.tenantId, month, changed],
+            [run.tenantId, month, reserve],
           );
-          quota = { month, used: used + changed, revision: Number(reserved[0].revision) };
+          quota = { month, used: used + reserve, revision: Number(reserved[0].revision) };
         }
         const updated = await tx.query(
           `UPDATE delivery.runs SET classified_early = classified_early + $3, quota_month = $4,
              quota_reserved = quota_reserved + $5, started_at = COALESCE(started_at, now())
            WHERE run_id = $1 AND lease_owner = $2`,
-          [run.runId, owner, classified, month, changed],
+          [run.runId, owner, classified, month, reserve],
         );
         if (updated.rowCount === 0) throw new LeaseLostError(run.runId);
         const { pending: _pending, ...counts } = await this.counts(run.runId, tx);
