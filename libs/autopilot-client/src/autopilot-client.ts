@@ -2,6 +2,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { storableText } from '@export/errors';
 import { AutopilotError, type AutopilotFailure } from './autopilot-error';
+import { readBulkAnswer, type BulkAnswer } from './bulk-answer';
 
 /** The most contacts Autopilot takes in one bulk upsert. */
 export const MAX_BULK_CONTACTS = 100;
@@ -34,27 +35,36 @@ const ContactIdBody = z.object({ contact_id: z.string() });
 const ListsBody = z.object({ lists: z.array(z.object({ list_id: z.string(), title: z.string() })) });
 const ListIdBody = z.object({ list_id: z.string() });
 
-/** What an answer's body is checked against: a zod schema, or a cheaper hand-written check for the hot path. */
-type BodyCheck<T> = (body: unknown) => { success: true; data: T } | { success: false };
+/** Reads and checks an answer's body (its text): a zod schema, or a cheaper reader for the hot path. */
+type BodyReader<T> = (text: string) => { success: true; data: T } | { success: false };
 
-const zodCheck =
-  <T>(schema: z.ZodType<T>): BodyCheck<T> =>
-  (body) =>
-    schema.safeParse(body);
+const zodReader =
+  <T>(schema: z.ZodType<T>): BodyReader<T> =>
+  (text) =>
+    schema.safeParse(parseJson(text) ?? {});
+
+/** Any 2xx body will do (adding to or removing from a list). */
+const acceptAny: BodyReader<undefined> = () => ({ success: true, data: undefined });
 
 /**
- * The bulk answer, checked by hand: it comes back 1,000 times per 100,000 contacts, and zod's walk over its
- * 200 strings cost more than the rest of the client's work. Missing fields read as empty, as before.
+ * The bulk answer: it comes back 1,000 times per 100,000 contacts, so it is read without JSON.parse where it
+ * has the expected shape (readBulkAnswer), and checked by hand otherwise (zod's walk over its 200 strings cost
+ * more than the rest of the client's work). Missing fields read as empty, as before.
  */
-const checkBulkBody: BodyCheck<{ contact_ids: string[]; email_contact_map: Record<string, string> }> = (
-  body,
-) => {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { success: false };
+const readBulkBody: BodyReader<BulkAnswer> = (text) => {
+  const answer = readBulkAnswer(text);
+  if (answer) return { success: true, data: answer };
+  const body = parseJson(text) ?? {};
+  if (typeof body !== 'object' || Array.isArray(body)) return { success: false };
   const { contact_ids: ids = [], email_contact_map: map = {} } = body as Record<string, unknown>;
   if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) return { success: false };
   if (typeof map !== 'object' || map === null || Array.isArray(map)) return { success: false };
-  for (const id of Object.values(map)) if (typeof id !== 'string') return { success: false };
-  return { success: true, data: { contact_ids: ids, email_contact_map: map as Record<string, string> } };
+  const emailContactMap = new Map<string, string>();
+  for (const [email, id] of Object.entries(map)) {
+    if (typeof id !== 'string') return { success: false };
+    emailContactMap.set(email, id);
+  }
+  return { success: true, data: { contactIds: ids, emailContactMap } };
 };
 
 /**
@@ -67,8 +77,7 @@ const agent = new Agent({ connections: 64 });
 interface Answer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  /** Parsed JSON; the raw text when it is not JSON ('' for an empty body). */
-  data: unknown;
+  text: string;
 }
 
 /**
@@ -93,7 +102,7 @@ export class AutopilotClient {
 
   /** Resolves when the key works (200); a wrong or revoked key rejects with failure `key-rejected`. */
   async getAccount(): Promise<Record<string, unknown>> {
-    return this.call('GET /account', 'GET', '/account', undefined, zodCheck(AccountBody));
+    return this.call('GET /account', 'GET', '/account', undefined, zodReader(AccountBody));
   }
 
   /** Upserts one contact (keyed by Email) and returns its contact id. */
@@ -103,7 +112,7 @@ export class AutopilotClient {
       'POST',
       '/contact',
       { contact: clean(contact) },
-      zodCheck(ContactIdBody),
+      zodReader(ContactIdBody),
     );
     return body.contact_id;
   }
@@ -129,21 +138,20 @@ export class AutopilotClient {
       'POST',
       '/contacts',
       { contacts: contacts.map(clean) },
-      checkBulkBody,
+      readBulkBody,
     );
     const emailContactMap = new Map<string, string>();
-    for (const [email, id] of Object.entries(body.email_contact_map))
-      emailContactMap.set(normaliseEmail(email), id);
-    return { contactIds: body.contact_ids, emailContactMap };
+    for (const [email, id] of body.emailContactMap) emailContactMap.set(normaliseEmail(email), id);
+    return { contactIds: body.contactIds, emailContactMap };
   }
 
   async listLists(): Promise<AutopilotList[]> {
-    const body = await this.call('GET /lists', 'GET', '/lists', undefined, zodCheck(ListsBody));
+    const body = await this.call('GET /lists', 'GET', '/lists', undefined, zodReader(ListsBody));
     return body.lists.map((l) => ({ listId: l.list_id, title: l.title }));
   }
 
   async createList(name: string): Promise<string> {
-    const body = await this.call('POST /list', 'POST', '/list', { name }, zodCheck(ListIdBody));
+    const body = await this.call('POST /list', 'POST', '/list', { name }, zodReader(ListIdBody));
     return body.list_id;
   }
 
@@ -167,12 +175,12 @@ export class AutopilotClient {
     method: Dispatcher.HttpMethod,
     path: string,
     body: unknown,
-    check: BodyCheck<T>,
+    read: BodyReader<T>,
   ): Promise<T> {
     const response = await this.send(route, method, path, body);
     const { status } = response;
     if (status >= 200 && status < 300) {
-      const parsed = check(response.data ?? {});
+      const parsed = read(response.text);
       if (!parsed.success) {
         throw new AutopilotError(
           'unavailable',
@@ -208,7 +216,7 @@ export class AutopilotClient {
         signal: controller.signal,
       });
       const text = await response.body.text();
-      return { status: response.statusCode, headers: response.headers, data: parseJson(text) };
+      return { status: response.statusCode, headers: response.headers, text };
     } catch (error) {
       throw transportError(route, error, timedOut);
     } finally {
@@ -216,8 +224,6 @@ export class AutopilotClient {
     }
   }
 }
-
-const acceptAny: BodyCheck<unknown> = (body) => ({ success: true, data: body });
 
 /** JSON when the body is JSON, its text otherwise (a non-JSON answer then fails the body check). */
 function parseJson(text: string): unknown {
@@ -243,7 +249,7 @@ function clean(contact: AutopilotContactInput): AutopilotContactInput {
 
 function statusError(route: string, response: Answer, apiKey: string): AutopilotError {
   const { status } = response;
-  const body = ErrorBody.safeParse(response.data);
+  const body = ErrorBody.safeParse(parseJson(response.text));
   // Never echo the key back, even where Autopilot's message quotes it.
   const said = body.success
     ? (body.data.message ?? body.data.error)?.split(apiKey).join('[redacted]')
