@@ -195,6 +195,19 @@ describe('KeyPacer', () => {
     await expect(pacer.acquire(hash)).rejects.toBeInstanceOf(KeyRejectedError);
   });
 
+  it('holds an unpaced key back after a 429 as long as asked, then lets calls go without pacing again', async () => {
+    const clock = new FakeClock();
+    const pacer = new KeyPacer(redis, { rps: 0, marginMs: 0, prefix, clock });
+    const hash = newKey();
+    const first = await pacer.acquire(hash);
+    await pacer.slowDown(hash, 1500);
+    const held = await pacer.acquire(hash);
+    expect(relative([first.admittedAt, held.admittedAt])).toEqual([0, 1500]);
+    expect(clock.sleeps).toBe(1);
+    for (let i = 0; i < 5; i++) await pacer.acquire(hash);
+    expect(clock.sleeps).toBe(1);
+  });
+
   it('stops waiting when aborted (real clock)', async () => {
     const pacer = new KeyPacer(redis, { rps: 1, marginMs: 0, prefix });
     const hash = newKey();

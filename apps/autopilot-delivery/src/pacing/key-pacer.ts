@@ -34,9 +34,14 @@ if ARGV[${arg}] ~= '' then now = tonumber(ARGV[${arg}]) end
 const ADMIT = `${clockNow(6)}
 if redis.call('GET', KEYS[2]) == ARGV[5] then return {-1, now} end
 local limit = tonumber(ARGV[1])
-if limit == 0 then return {0, now} end
-local window = tonumber(ARGV[2])
 local adapt = redis.call('HMGET', KEYS[3], 'block', 'extra')
+-- Unpaced, a 429's back-off still holds (without it every worker resent at once, again and again).
+if limit == 0 then
+  local block = tonumber(adapt[1] or '0')
+  if now < block then return {block - now, now} end
+  return {0, now}
+end
+local window = tonumber(ARGV[2])
 local hold = window + tonumber(ARGV[4]) + tonumber(adapt[2] or '0')
 local free = tonumber(adapt[1] or '0')
 local calls = redis.call('HGETALL', KEYS[1])
@@ -119,7 +124,7 @@ export interface PacerClock {
 }
 
 export interface KeyPacerOptions {
-  /** Requests per second per key; 0 = no pacing (the dead-key check stays). */
+  /** Requests per second per key; 0 = no pacing (the dead-key check and the back-off after a 429 stay). */
   rps: number;
   /**
    * Added to the window a call holds after its answer. Not needed for the guarantee (a call held until one

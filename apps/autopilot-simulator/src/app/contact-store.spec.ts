@@ -1,6 +1,6 @@
 import { ApiError } from './api-error';
 import { parseBulkContactsBody, parseSingleContactBody } from './contact-schema';
-import { ContactStore, LIST_PAGE_SIZE } from './contact-store';
+import { ContactStore, LIST_PAGE_SIZE, bulkAnswerJson } from './contact-store';
 
 const context = { apiKey: 'key', now: 1_000 };
 
@@ -45,7 +45,7 @@ describe('ContactStore', () => {
     const store = newStore();
     const first = store.upsertContacts('acme', bulk([{ Email: 'Ann@X.com', FirstName: 'Ann', custom: { 'string--Tier': 'Gold' } }]), context);
     const second = store.upsertContacts('acme', bulk([{ Email: 'ann@x.com', LastName: 'Lee', custom: { 'integer--Age': 3 } }]), context);
-    expect(first).toEqual({ contact_ids: ['person_ID1'], email_contact_map: { 'ann@x.com': 'person_ID1' } });
+    expect(first).toEqual({ contact_ids: ['person_ID1'], email_contact_map: new Map([['ann@x.com', 'person_ID1']]) });
     expect(second.contact_ids).toEqual(['person_ID1']);
     const stored = store.findContact('acme', 'ANN@x.com');
     expect(stored).toMatchObject({
@@ -93,7 +93,7 @@ describe('ContactStore', () => {
     const result = store.upsertContacts('a', bulk([{ Email: 'keep@x.com' }, { Email: 'drop@x.com' }]), context, {
       isDropped: (email) => email.startsWith('drop'),
     });
-    expect(Object.keys(result.email_contact_map)).toEqual(['keep@x.com']);
+    expect([...result.email_contact_map.keys()]).toEqual(['keep@x.com']);
     expect(result.contact_ids).toHaveLength(1);
     expect(store.findContact('a', 'drop@x.com')).toBeUndefined();
   });
@@ -109,6 +109,20 @@ describe('ContactStore', () => {
       { account: 'a', apiKey: 'k2', email: 'a@x.com', contactId: 'person_ID1', at: 3_000 },
     ]);
     expect(store.findContact('a', 'a@x.com')?.unsubscribed).toBe(false);
+  });
+
+  it('writes the bulk answer as JSON.stringify writes its object form: first-seen order, escapes, duplicates', () => {
+    const store = newStore();
+    const emails = ['b@x.com', 'A@x.com', 'q"uote\\back@x.com', 'a@x.com', 'é@x.com'];
+    // Straight to the store: characters JSON must escape, which the e-mail check would refuse first.
+    const result = store.upsertContacts('a', emails.map((Email) => ({ Email })), context);
+    const asObject: Record<string, string> = {};
+    for (const [email, id] of result.email_contact_map) asObject[email] = id;
+    expect(bulkAnswerJson(result)).toBe(JSON.stringify({ contact_ids: result.contact_ids, email_contact_map: asObject }));
+    expect(JSON.parse(bulkAnswerJson(result))).toEqual({
+      contact_ids: ['person_ID1', 'person_ID2', 'person_ID3', 'person_ID2', 'person_ID4'],
+      email_contact_map: { 'b@x.com': 'person_ID1', 'a@x.com': 'person_ID2', 'q"uote\\back@x.com': 'person_ID3', 'é@x.com': 'person_ID4' },
+    });
   });
 
   it('counts duplicate emails in one bulk, contacts without Email and unknown fields', () => {

@@ -52,8 +52,9 @@ export class ContactStore {
   /** Upserts one contact (merged by lower-cased Email when it has one) and returns its id. */
   upsertContact(account: string, contact: ContactInput, context: UpsertContext, options: BulkUpsertOptions = {}): string {
     const data = this.account(account);
-    this.validate(data, [contact], options, 'contact');
-    return this.apply(data, account, contact, context).contactId;
+    const emailKey = contact.Email !== undefined ? contact.Email.toLowerCase() : null;
+    this.validate(data, [contact], [emailKey], options, 'contact');
+    return this.apply(data, account, contact, emailKey, context).contactId;
   }
 
   /** Upserts up to 100 contacts atomically: one bad contact rejects all of them. */
@@ -64,17 +65,19 @@ export class ContactStore {
     options: BulkUpsertOptions = {},
   ): BulkUpsertResult {
     const data = this.account(account);
-    this.validate(data, contacts, options, 'contacts');
-    const result: BulkUpsertResult = { contact_ids: [], email_contact_map: {} };
+    // Lower-cased once: validation, the merge and the answer all use it.
+    const emails = contacts.map((contact) => (contact.Email as string).toLowerCase());
+    this.validate(data, contacts, emails, options, 'contacts');
+    const result: BulkUpsertResult = { contact_ids: [], email_contact_map: new Map() };
     const seen = new Set<string>();
-    for (const contact of contacts) {
-      const email = (contact.Email as string).toLowerCase();
+    for (let index = 0; index < contacts.length; index++) {
+      const email = emails[index];
       if (seen.has(email)) this.anomalies.duplicateEmailsInBulk++;
       seen.add(email);
       if (options.isDropped?.(email)) continue;
-      const stored = this.apply(data, account, contact, context);
+      const stored = this.apply(data, account, contacts[index], email, context);
       result.contact_ids.push(stored.contactId);
-      result.email_contact_map[email] = stored.contactId;
+      result.email_contact_map.set(email, stored.contactId);
     }
     return result;
   }
@@ -249,12 +252,18 @@ export class ContactStore {
   }
 
   /** Everything that depends on stored state: list ids, fault patterns, custom field types. */
-  private validate(data: AccountData, contacts: ContactInput[], options: BulkUpsertOptions, root: string): void {
+  private validate(
+    data: AccountData,
+    contacts: ContactInput[],
+    emails: Array<string | null>,
+    options: BulkUpsertOptions,
+    root: string,
+  ): void {
     const typesInRequest = new Map<string, CustomFieldType>();
     contacts.forEach((contact, index) => {
       const where = root === 'contact' ? 'contact' : `${root}[${index}]`;
-      const email = contact.Email?.toLowerCase();
-      if (email !== undefined && options.isRejected?.(email)) {
+      const email = emails[index];
+      if (email !== null && options.isRejected?.(email)) {
         throw new ApiError('bad-request', `${where}: the contact ${email} was rejected.`);
       }
       const listId = contact._autopilot_list;
@@ -262,7 +271,8 @@ export class ContactStore {
       if (listId !== undefined && !data.lists.has(listId)) {
         throw new ApiError('bad-request', `${where}._autopilot_list: list ${listId} does not exist.`);
       }
-      for (const key of Object.keys(contact.custom ?? {})) {
+      if (contact.custom === undefined) return;
+      for (const key of Object.keys(contact.custom)) {
         const name = customFieldName(key);
         const type = customFieldType(key);
         const known = data.customFields.get(name)?.fieldType ?? typesInRequest.get(name);
@@ -277,8 +287,13 @@ export class ContactStore {
     });
   }
 
-  private apply(data: AccountData, account: string, contact: ContactInput, context: UpsertContext): StoredContact {
-    const emailKey = contact.Email !== undefined ? contact.Email.toLowerCase() : null;
+  private apply(
+    data: AccountData,
+    account: string,
+    contact: ContactInput,
+    emailKey: string | null,
+    context: UpsertContext,
+  ): StoredContact {
     let stored = emailKey !== null ? data.contactsByEmail.get(emailKey) : undefined;
     if (!stored) {
       stored = {
@@ -331,6 +346,18 @@ export class ContactStore {
     stored.upserts++;
     return stored;
   }
+}
+
+/**
+ * `{"contact_ids": [...], "email_contact_map": {...}}` exactly as JSON.stringify writes the object form (an
+ * e-mail is never an integer-like key, so the map's order is the object's order too).
+ */
+export function bulkAnswerJson(result: BulkUpsertResult): string {
+  let map = '';
+  for (const [email, contactId] of result.email_contact_map) {
+    map += `${map === '' ? '' : ','}${JSON.stringify(email)}:${JSON.stringify(contactId)}`;
+  }
+  return `{"contact_ids":${JSON.stringify(result.contact_ids)},"email_contact_map":{${map}}}`;
 }
 
 function emptyAnomalies(): StoreAnomalies {
