@@ -174,7 +174,7 @@ describe('autopilot-delivery', () => {
     );
   });
 
-  it('starts sending a truncate run while its later batches still stage; a skip run waits for its last batch', async () => {
+  it('starts sending a truncate run while its later batches still stage, a skip run once its end is in', async () => {
     const t = await tenant();
     const run = runSpec({ tenantId: t.tenantId, connectionId: t.connectionId, profileLimit: 50, limitPolicy: 'truncate' });
     const row = (seq: number, n: number, firstName = `F${n}`) => ({
@@ -214,14 +214,25 @@ describe('autopilot-delivery', () => {
     const { rows: quota } = await pg.query('SELECT used FROM delivery.quota_usage WHERE tenant_id = $1', [t.tenantId]);
     expect(quota).toEqual([{ used: 50 }]);
 
+    // A skip run cannot know its total before its end: it waits for it. Once the end says 45 rows were extracted
+    // (5 of them rejected by mapping), no more than 45 contacts can come: it sends before its last batch, having
+    // reserved 45 from the quota, and gives back the 5 it did not use.
     const u = await tenant();
     const skip = runSpec({ tenantId: u.tenantId, connectionId: u.connectionId, profileLimit: 50, limitPolicy: 'skip' });
     const skipped = runMessages(skip, emails('s', 40), 20);
     await produceRunMessages(skip, [skipped.batches[0]]);
     await new Promise((resolve) => setTimeout(resolve, 3000));
     expect((await sim.stats()).keys[u.apiKey]?.requests ?? 0).toBe(0);
-    await produceRunMessages(skip, [skipped.batches[1], skipped.end]);
+    await produceRunMessages(skip, [{ kind: 'end', run: skip, batches: 2, extracted: 45 }]);
+    await expectEventually(async () => ((await sim.stats()).keys[u.apiKey]?.requests ?? 0) > 0 || undefined, {
+      timeoutMs: 30_000,
+      message: 'a first call of the skip run before its last batch',
+    });
+    await produceRunMessages(skip, [skipped.batches[1]]);
     expect((await waitForEvent(events, skip.runId, 'delivery-completed')).counts).toMatchObject({ delivered: 40 });
+    expect(await u.contacts()).toHaveLength(40);
+    const { rows: used } = await pg.query('SELECT used FROM delivery.quota_usage WHERE tenant_id = $1', [u.tenantId]);
+    expect(used).toEqual([{ used: 40 }]);
   });
 
   it('skips a run over the remaining monthly quota (policy skip)', async () => {
