@@ -26,17 +26,21 @@ const opts = new Command('bench-pipeline')
   .option('--keys <n>', 'tenants exporting at once, each with its own key', Number, 1)
   .option('--fairness', "start another tenant's 1,000-profile export while the big run delivers", false)
   .option('--reference', 'also run the minimal reference pipeline on the same rows', false)
+  .option('--calls-per-run <n>', 'DELIVERY_CALLS_PER_RUN (default: the service default)')
   .option('--policy <policy>', "the export's limitPolicy: skip (the product's default) or truncate", 'skip')
   .option('--log-level <level>', 'LOG_LEVEL of every service (logs under tmp/logs/stack-*)', 'warn')
   .option('--cpu-prof <dir>', 'V8 CPU profile of every service (<dir>/<service>/*.cpuprofile, written when it stops)')
   .parse()
-  .opts<{ name: string; profiles: number; rps: number; margin?: string; deliveries: number; keys: number; fairness: boolean; reference: boolean; cpuProf?: string; logLevel: string; policy: string }>();
+  .opts<{ name: string; profiles: number; rps: number; margin?: string; deliveries: number; keys: number; fairness: boolean; reference: boolean; cpuProf?: string; logLevel: string; policy: string; callsPerRun?: string }>();
 
 const SERVICES = ['connection-management', 'segment-extraction', 'field-mapping', 'autopilot-delivery', 'autopilot-simulator'];
 
-/** Per service: the pacing margin (delivery). */
+/** Per service: the pacing margin and bulk calls in flight per run (delivery). */
 function serviceEnv(): Record<string, Record<string, string>> {
-  return opts.margin === undefined ? {} : { 'autopilot-delivery': { AUTOPILOT_PACING_MARGIN_MS: opts.margin } };
+  const delivery: Record<string, string> = {};
+  if (opts.margin !== undefined) delivery['AUTOPILOT_PACING_MARGIN_MS'] = opts.margin;
+  if (opts.callsPerRun !== undefined) delivery['DELIVERY_CALLS_PER_RUN'] = opts.callsPerRun;
+  return { 'autopilot-delivery': delivery };
 }
 
 /** When profiling: --cpu-prof for every service, one folder each. */

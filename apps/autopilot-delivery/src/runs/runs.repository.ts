@@ -354,6 +354,25 @@ export class RunsRepository {
     }
   }
 
+  /**
+   * Brings the planner's statistics of the ledger's contacts up to date when this run alone has more contacts than
+   * they count (a fresh table, or a run far bigger than what was there): on such statistics the planner believes
+   * the run a few hundred rows and reads all of it to find the 100 contacts of each markSent (70 ms instead of 5
+   * on 100,000 rows). Measured on the run's staged count, so a run that keeps staging gets them again each time
+   * it doubles. SKIP_LOCKED: when another instance or autovacuum is at it, this one goes on. Returns whether it
+   * analyzed.
+   */
+  async refreshStatistics(runId: string): Promise<boolean> {
+    const { rows } = await this.pool.query<{ stale: boolean }>(
+      `SELECT r.unique_staged > GREATEST(c.reltuples, 0) AS stale
+         FROM delivery.runs r, pg_class c WHERE r.run_id = $1 AND c.oid = 'delivery.run_contacts'::regclass`,
+      [runId],
+    );
+    if (!rows[0]?.stale) return false;
+    await this.pool.query('ANALYZE (SKIP_LOCKED) delivery.run_contacts');
+    return true;
+  }
+
   /** Whether the run still has contacts to send (an index lookup, not a count), only while `owner` holds its lease. */
   async hasPending(owner: string, runId: string): Promise<boolean> {
     const { rows } = await this.pool.query<{ held: boolean; pending: boolean }>(

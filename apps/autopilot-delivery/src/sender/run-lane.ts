@@ -276,6 +276,7 @@ export class RunLane {
   ): Promise<void> {
     const { repo, metrics } = this.deps;
     const runId = this.run.runId;
+    if (await repo.refreshStatistics(runId)) this.log.debug('statistics of the ledger refreshed for this run');
     for (;;) {
       // The first failure stops the other workers after their call in hand.
       const failed = new AbortController();
