@@ -7,6 +7,37 @@ import { event, fakeKafka, message, setup } from './topic-consumer.fixtures';
 const logger = pino({ level: 'silent' });
 const withName = (name: string) => ({ ...event, segment: { ...event.segment, name } });
 
+describe('EventPublisher: contract', () => {
+  it('refuses, before sending anything, a value its topic schema refuses: a permanent contract violation', async () => {
+    const { kafka, sent } = fakeKafka();
+    const publisher = new EventPublisher(kafka, 'test', logger);
+    const invalid = { key: 'k', value: { ...event, eventId: '' } };
+    const error = await publisher.publish(TOPICS.segmentRefreshed.name, [{ key: 'k', value: event }, invalid]).catch((e: unknown) => e);
+    expect(failureClass(error)).toBe('permanent');
+    expect((error as Error).message).toMatch(/^Refusing to publish an invalid customer-insights\.segment-refreshed\.v1 message: eventId: /);
+    expect(sent).toEqual([]);
+  });
+
+  it('sends what the schema gives (unknown keys dropped), and a prevalidated value as it is', async () => {
+    const { kafka, sent } = fakeKafka();
+    const publisher = new EventPublisher(kafka, 'test', logger);
+    const value = { ...event, extra: 'dropped' };
+    await publisher.publish(TOPICS.segmentRefreshed.name, [{ key: 'k', value }]);
+    await publisher.publish(TOPICS.segmentRefreshed.name, [{ key: 'k', value: event }], { prevalidated: true });
+    expect(sent.map((s) => JSON.parse(s.messages[0].value))).toEqual([event, event]);
+  });
+
+  it('checks the size of a prevalidated value all the same', async () => {
+    const { kafka, sent } = fakeKafka();
+    const publisher = new EventPublisher(kafka, 'test', logger, { maxMessageBytes: 500 });
+    const error = await publisher
+      .publish(TOPICS.segmentRefreshed.name, [{ key: 'k', value: withName('x'.repeat(600)) }], { prevalidated: true })
+      .catch((e: unknown) => e);
+    expect(failureCode(error)).toBe('MESSAGE_TOO_LARGE');
+    expect(sent).toEqual([]);
+  });
+});
+
 describe('EventPublisher: message size', () => {
   it('refuses, before sending anything, a message over the configured maximum: a permanent MESSAGE_TOO_LARGE', async () => {
     const { kafka, sent } = fakeKafka();

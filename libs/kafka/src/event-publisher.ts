@@ -1,8 +1,10 @@
 import { AppError } from '@export/errors';
-import { HEADERS, TOPICS, topicByName, type TopicName, type TopicValue, type DeadLetterV1 } from '@export/contracts';
+import { HEADERS, TOPICS, type TopicName, type TopicValue, type DeadLetterV1 } from '@export/contracts';
 import { CompressionTypes, Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import { kafkaMetrics } from './kafka.metrics';
+import { topicSchema } from './topic-schema';
 import { outgoingTraceparent } from './trace-context';
 
 export interface OutgoingMessage<N extends TopicName> {
@@ -15,6 +17,13 @@ export interface PublishContext {
   correlationId?: string;
   /** Parent span; by default the span of the message being handled (same correlation id) or the run's trace. */
   traceparent?: string;
+  /**
+   * The values were built to satisfy the topic's contract (the caller's tests parse what it publishes with
+   * the schema) out of input that a schema already parsed, and carry nothing unchecked from outside: they
+   * are sent as they are, without parsing them again (mapping's contacts: 100,000 a run). Leave it unset
+   * for anything else.
+   */
+  prevalidated?: boolean;
 }
 
 export interface EventPublisherOptions {
@@ -35,8 +44,9 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 1_000_000;
 const RECORD_OVERHEAD_BYTES = 64;
 
 /**
- * Typed producer: every value is parsed with its topic's schema before it is sent, so no service can put
- * a message on a topic that its consumers would reject. Sends wait for all in-sync replicas (acks=-1).
+ * Typed producer: every value is parsed with its topic's schema before it is sent (unless the caller built it
+ * to the contract from parsed input: `prevalidated`), so no service can put a message on a topic that its
+ * consumers would reject. Sends wait for all in-sync replicas (acks=-1).
  * A message over the maximum size is refused before anything is sent (a permanent MESSAGE_TOO_LARGE, never a
  * broker error after a partial send), and one publish is cut into sends that each stay under it.
  */
@@ -71,19 +81,14 @@ export class EventPublisher {
 
   async publish<N extends TopicName>(topic: N, messages: OutgoingMessage<N>[], context: PublishContext = {}): Promise<void> {
     if (messages.length === 0) return;
-    const definition = topicByName(topic);
-    if (!definition) throw new AppError('internal', `Unknown topic ${topic}`);
+    const schema = topicSchema(topic);
+    if (!schema) throw new AppError('internal', `Unknown topic ${topic}`);
     // One producer span per send: same trace as the work that caused it, new span id.
     const traceparent = outgoingTraceparent(context);
     const encoded = messages.map((message) => {
-      const parsed = definition.schema.safeParse(message.value);
-      if (!parsed.success) {
-        const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-        throw new AppError('contract-violation', `Refusing to publish an invalid ${topic} message: ${issues}`);
-      }
       const record = {
         key: message.key,
-        value: JSON.stringify(parsed.data),
+        value: JSON.stringify(context.prevalidated ? message.value : this.parsed(topic, schema, message.value)),
         headers: this.headers(context.correlationId, traceparent, message.headers),
       };
       const bytes = encodedSize(record);
@@ -102,6 +107,13 @@ export class EventPublisher {
       await this.producer.send({ topic, messages: chunk, acks: -1, compression: CompressionTypes.None });
       kafkaMetrics.produced.inc({ topic }, chunk.length);
     }
+  }
+
+  private parsed(topic: TopicName, schema: z.ZodType, value: unknown): unknown {
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return parsed.data;
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new AppError('contract-violation', `Refusing to publish an invalid ${topic} message: ${issues}`);
   }
 
   /** Sends a message to the dead-letter topic. Never throws a contract error: the reason is the payload. */

@@ -11,3 +11,4 @@ export * from './run-cancellations';
 export * from './transport/kafka-context';
 export * from './transport/kafka-controller';
 export * from './transport/kafka-transport';
+export * from './json-bytes';

@@ -1,6 +1,6 @@
-import { topicByName } from '@export/contracts';
 import { errorMessage } from '@export/errors';
 import type { IHeaders } from 'kafkajs';
+import { topicSchema } from './topic-schema';
 
 export type ParsedMessage = { ok: true; value: unknown } | { ok: false; code: string; reason: string };
 
@@ -9,8 +9,8 @@ export type ParsedMessage = { ok: true; value: unknown } | { ok: false; code: st
  * reason of its dead letter: UNKNOWN_TOPIC, EMPTY_VALUE, INVALID_JSON, SCHEMA_MISMATCH).
  */
 export function parseMessage(topic: string, raw: string | null): ParsedMessage {
-  const definition = topicByName(topic);
-  if (!definition) return { ok: false, code: 'UNKNOWN_TOPIC', reason: `no schema is registered for topic ${topic}` };
+  const schema = topicSchema(topic);
+  if (!schema) return { ok: false, code: 'UNKNOWN_TOPIC', reason: `no schema is registered for topic ${topic}` };
   if (raw === null) return { ok: false, code: 'EMPTY_VALUE', reason: 'message has no value' };
   let json: unknown;
   try {
@@ -18,7 +18,7 @@ export function parseMessage(topic: string, raw: string | null): ParsedMessage {
   } catch (error) {
     return { ok: false, code: 'INVALID_JSON', reason: `value is not valid JSON: ${errorMessage(error)}` };
   }
-  const result = definition.schema.safeParse(json);
+  const result = schema.safeParse(json);
   if (!result.success) {
     const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     return { ok: false, code: 'SCHEMA_MISMATCH', reason: `value does not match ${topic}: ${issues}` };

@@ -31,7 +31,7 @@ describe('readSnapshot: snapshots stay inside the tenant folder', () => {
 
   async function readAll(snapshot: Snapshot, options: ReadSnapshotOptions = {}, as = scope()): Promise<SnapshotRecord[]> {
     const records: SnapshotRecord[] = [];
-    for await (const record of readSnapshot(snapshot, as, options)) records.push(record);
+    for await (const chunk of readSnapshot(snapshot, as, options)) records.push(...chunk);
     return records;
   }
 
@@ -40,7 +40,7 @@ describe('readSnapshot: snapshots stay inside the tenant folder', () => {
     const seen: SnapshotRecord[] = [];
     const started = Date.now();
     const error = await (async () => {
-      for await (const record of readSnapshot(snapshot, as, options)) seen.push(record);
+      for await (const chunk of readSnapshot(snapshot, as, options)) seen.push(...chunk);
     })().then(
       () => undefined,
       (e: unknown) => e,
@@ -122,8 +122,8 @@ describe('readSnapshot: snapshots stay inside the tenant folder', () => {
       await writeFile(join(folder, 'model.json'), JSON.stringify(model));
       const records: SnapshotRecord[] = [];
       const error = await (async () => {
-        for await (const r of readSnapshot({ format: 'cdm-folder', location: join(folder, 'model.json'), entity: 'People' }, scope()))
-          records.push(r);
+        for await (const chunk of readSnapshot({ format: 'cdm-folder', location: join(folder, 'model.json'), entity: 'People' }, scope()))
+          records.push(...chunk);
       })().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(AppError);
       expect((error as AppError).details.code).toBe('SNAPSHOT_OUTSIDE_TENANT_ROOT');

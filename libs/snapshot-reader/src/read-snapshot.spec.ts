@@ -13,7 +13,7 @@ let scope: SnapshotScope = SAMPLE_SCOPE;
 
 async function readAll(snapshot: Snapshot, chunkSize?: number): Promise<SnapshotRecord[]> {
   const records: SnapshotRecord[] = [];
-  for await (const record of readSnapshot(snapshot, scope, { chunkSize })) records.push(record);
+  for await (const chunk of readSnapshot(snapshot, scope, { chunkSize })) records.push(...chunk);
   return records;
 }
 
@@ -296,32 +296,33 @@ describe('readSnapshot: generated edge cases', () => {
       Symbol.asyncIterator
     ]();
     const first = await iterator.next();
-    expect(first.value).toMatchObject({ kind: 'row', line: 1 });
+    expect(first.value?.[0]).toMatchObject({ kind: 'row', line: 1 });
     await iterator.return?.(undefined);
     let count = 0;
-    for await (const record of readSnapshot({ format: 'cdm-folder', location: model, entity: 'People' }, scope)) {
-      if (record.kind === 'row') count++;
+    for await (const chunk of readSnapshot({ format: 'cdm-folder', location: model, entity: 'People' }, scope)) {
+      count += chunk.filter((record) => record.kind === 'row').length;
     }
     expect(count).toBe(50_000);
   }, 30_000);
 
   it('stops when the signal is aborted', async () => {
     const model = await cdmFolder('abort', entity([{ name: 'p1', location: 'data/p1.csv' }]), {
-      'data/p1.csv': 'a,b,c\nd,e,f\n',
+      'data/p1.csv': 'a,b,c\n'.repeat(50),
     });
     const controller = new AbortController();
     const seen: SnapshotRecord[] = [];
     const reading = (async () => {
-      for await (const record of readSnapshot(
+      for await (const chunk of readSnapshot(
         { format: 'cdm-folder', location: model, entity: 'People' },
         scope,
-        { signal: controller.signal },
+        { signal: controller.signal, chunkSize: 6 },
       )) {
-        seen.push(record);
+        seen.push(...chunk);
         controller.abort(new Error('stop'));
       }
     })();
     await expect(reading).rejects.toThrow('stop');
-    expect(seen).toHaveLength(1);
+    // One chunk (a read of 6 bytes: one line) and no more.
+    expect(seen).toEqual([expect.objectContaining({ kind: 'row', line: 1 })]);
   });
 });

@@ -15,10 +15,11 @@ import {
 
 /**
  * Streams every row of a tenant's snapshot in a stable order (partitions in model order, then line order),
- * with row-level rejections in between. Nothing is read until the caller pulls, and only as fast as it
- * pulls. Every file (model.json, each partition, the CSV or JSONL file) is opened only if it is a regular
- * file inside `<scope.root>/<scope.tenantId>/` after symbolic links and under the size cap; records over the
- * record cap are rejected and the rest goes on. No reason or error quotes the files' content.
+ * with row-level rejections in between, in chunks (a CSV file's records as each read of it gives them, a
+ * JSONL file's one by one): one await per chunk, not per row. Nothing is read until the caller pulls, and
+ * only as fast as it pulls. Every file (model.json, each partition, the CSV or JSONL file) is opened only if
+ * it is a regular file inside `<scope.root>/<scope.tenantId>/` after symbolic links and under the size cap;
+ * records over the record cap are rejected and the rest goes on. No reason or error quotes the files' content.
  *
  * Throws AppError('validation') with a SnapshotErrorCode (SNAPSHOT_OUTSIDE_TENANT_ROOT,
  * SNAPSHOT_NOT_REGULAR_FILE, SNAPSHOT_TOO_LARGE, SNAPSHOT_TOO_MANY_COLUMNS, SNAPSHOT_UNREADABLE,
@@ -28,7 +29,7 @@ export function readSnapshot(
   snapshot: Snapshot,
   scope: SnapshotScope,
   options: ReadSnapshotOptions = {},
-): AsyncIterable<SnapshotRecord> {
+): AsyncIterable<SnapshotRecord[]> {
   switch (snapshot.format) {
     case 'cdm-folder':
       return readCdmFolder(snapshot, scope, options);
@@ -39,7 +40,7 @@ export function readSnapshot(
         options,
       );
     case 'jsonl':
-      return readJsonlFile(scope, snapshot.location, options);
+      return oneByOne(readJsonlFile(scope, snapshot.location, options));
     default:
       return assertNever(snapshot.format);
   }
@@ -49,7 +50,7 @@ async function* readCdmFolder(
   snapshot: Snapshot,
   scope: SnapshotScope,
   options: ReadSnapshotOptions,
-): AsyncGenerator<SnapshotRecord> {
+): AsyncGenerator<SnapshotRecord[]> {
   const location = safeLocation(snapshot.location);
   if (!snapshot.entity) {
     throw snapshotError('INVALID_SNAPSHOT', location, `No entity named for the CDM folder ${location}`);
@@ -68,4 +69,8 @@ async function* readCdmFolder(
       options,
     );
   }
+}
+
+async function* oneByOne(records: AsyncIterable<SnapshotRecord>): AsyncGenerator<SnapshotRecord[]> {
+  for await (const record of records) yield [record];
 }

@@ -17,7 +17,7 @@ export interface SnapshotRejection {
 export type SnapshotRecord = SnapshotRow | SnapshotRejection;
 
 export interface ReadSnapshotOptions {
-  /** Stops reading between rows when aborted (the iteration then throws the abort reason). */
+  /** Stops reading between chunks of rows when aborted (the iteration then throws the abort reason). */
   signal?: AbortSignal;
   /** Bytes read from disk at a time. */
   chunkSize?: number;

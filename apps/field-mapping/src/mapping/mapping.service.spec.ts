@@ -9,19 +9,22 @@ interface Sent {
   key: string;
   value: unknown;
   correlationId?: string;
+  prevalidated?: boolean;
 }
 
+/** Parses every output with its contract; a prevalidated one must be exactly what its schema gives. */
 function fakePublisher(sent: Sent[]): EventPublisher {
   return {
     publish: async (
       topic: string,
       messages: { key: string; value: unknown }[],
-      context: { correlationId?: string } = {},
+      context: { correlationId?: string; prevalidated?: boolean } = {},
     ) => {
       for (const m of messages) {
         const value =
           topic === TOPICS.runEvents.name ? RunEventV1.parse(m.value) : ContactsMappedV1.parse(m.value);
-        sent.push({ topic, key: m.key, value, correlationId: context.correlationId });
+        if (context.prevalidated) expect(JSON.stringify(m.value)).toBe(JSON.stringify(value));
+        sent.push({ topic, key: m.key, value, correlationId: context.correlationId, prevalidated: context.prevalidated });
       }
     },
   } as unknown as EventPublisher;
@@ -77,7 +80,9 @@ describe('MappingService', () => {
 
     const mapped = sent.filter((s) => s.topic === TOPICS.contactsMapped.name);
     expect(mapped).toHaveLength(1);
-    expect(mapped[0]).toMatchObject({ key: run.runId, correlationId: 'corr-9' });
+    // Contacts are built to the contract (parsed above); rejections carry reasons and go through the schema.
+    expect(mapped[0]).toMatchObject({ key: run.runId, correlationId: 'corr-9', prevalidated: true });
+    expect(sent.filter((s) => s.topic === TOPICS.runEvents.name && s.prevalidated)).toEqual([]);
     expect(mapped[0].value).toEqual({
       kind: 'batch',
       run,

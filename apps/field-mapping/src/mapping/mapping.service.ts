@@ -7,7 +7,7 @@ import {
   type RunEventV1,
 } from '@export/contracts';
 import { AppError, storableText } from '@export/errors';
-import { EventPublisher } from '@export/kafka';
+import { EventPublisher, jsonByteLength } from '@export/kafka';
 import { mapProfile } from '@export/mapping';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
@@ -66,7 +66,7 @@ export class MappingService {
       if (result.ok) {
         const contact: MappedContact = { seq: row.seq, email: result.email, segmentId, contact: result.contact };
         // +1: the comma between contacts in the array.
-        const bytes = Buffer.byteLength(JSON.stringify(contact)) + 1;
+        const bytes = jsonByteLength(contact) + 1;
         if (bytes <= budget) {
           contacts.push({ contact, bytes });
           continue;
@@ -116,7 +116,8 @@ export class MappingService {
           };
           return { key: run.runId, value };
         }),
-        { correlationId },
+        // Built to the contract by mapProfile from the parsed extracted batch (the spec parses every output).
+        { correlationId, prevalidated: true },
       ),
     ]);
     this.metrics.batchesPublished.inc(parts.length);

@@ -1,4 +1,5 @@
 import type { ExtractedRow } from '@export/contracts';
+import { jsonByteLength } from '@export/kafka';
 
 export interface BatchLimits {
   maxRows: number;
@@ -19,7 +20,7 @@ export class BatchBuilder {
   /** Adds a row; returns the batch that had to close to make room for it, if any. */
   add(row: ExtractedRow): ExtractedRow[] | undefined {
     // +1 for the comma between rows in the array.
-    const size = Buffer.byteLength(JSON.stringify(row)) + 1;
+    const size = jsonByteLength(row) + 1;
     const full =
       this.rows.length >= this.limits.maxRows ||
       (this.rows.length > 0 && this.bytes + size > this.limits.maxBytes);

@@ -117,26 +117,30 @@ export class ExtractionService {
       });
       const scope = { root: this.settings.snapshotRoot, tenantId: run.tenantId };
       const options = { signal: context.signal, limits: this.settings.snapshotLimits };
-      for await (const record of readSnapshot(segment.snapshot, scope, options)) {
-        if (context.isCanceled?.()) throw new RunCanceled();
-        if (record.kind === 'rejected') {
-          rejected++;
-          rejections.push({
-            segmentId: segment.segmentId,
+      for await (const records of readSnapshot(segment.snapshot, scope, options)) {
+        for (const record of records) {
+          // Between rows, as the reader does between its chunks.
+          context.signal.throwIfAborted();
+          if (context.isCanceled?.()) throw new RunCanceled();
+          if (record.kind === 'rejected') {
+            rejected++;
+            rejections.push({
+              segmentId: segment.segmentId,
+              partition: record.partition,
+              line: record.line,
+              reason: record.reason,
+            });
+            if (rejections.length >= REJECTIONS_PER_EVENT) await sendRejections();
+            continue;
+          }
+          const closed = batches.add({
+            seq: seq++,
             partition: record.partition,
             line: record.line,
-            reason: record.reason,
+            values: record.values,
           });
-          if (rejections.length >= REJECTIONS_PER_EVENT) await sendRejections();
-          continue;
+          if (closed) await sendBatch(segment.segmentId, closed);
         }
-        const closed = batches.add({
-          seq: seq++,
-          partition: record.partition,
-          line: record.line,
-          values: record.values,
-        });
-        if (closed) await sendBatch(segment.segmentId, closed);
       }
       await sendBatch(segment.segmentId, batches.flush());
     }
