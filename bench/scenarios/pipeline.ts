@@ -13,7 +13,7 @@ import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { expectEventually } from '@export/testing';
 import { Command } from 'commander';
-import { createTenant, secondsBetween, segmentFile, startBenchStack, type BenchStack, type Run, type SimStats, type Tenant } from '../lib/harness';
+import { cpuDifference, cpuSnapshot, createTenant, secondsBetween, segmentFile, startBenchStack, type BenchStack, type Run, type SimStats, type Tenant } from '../lib/harness';
 import { saveResult, type Chart } from '../lib/report';
 import { runReference } from './reference';
 
@@ -116,6 +116,7 @@ async function main(): Promise<void> {
     const loadAtStart = loadavg().map((l) => Math.round(l * 100) / 100);
     console.log(`${opts.name}: load average at the start ${loadAtStart.join(', ')}`);
     console.log(`${opts.name}: ${opts.keys} x ${opts.profiles} profiles, simulator ${opts.rps || 'unthrottled'} r/s, ${opts.deliveries} delivery instance(s), margin ${opts.margin ?? 'default'} ms, limitPolicy ${opts.policy}`);
+    const cpuBefore = await cpuSnapshot(bench.stack.services);
     const published = await Promise.all(tenants.map((t) => t.publish()));
     let fairness: Record<string, unknown> | undefined;
     const smallDone = small
@@ -142,6 +143,8 @@ async function main(): Promise<void> {
     const runs: Run[] = await Promise.all(tenants.map((t) => t.waitForRun()));
     const ended = Date.now();
     await smallDone;
+    const cpuSeconds = cpuDifference(cpuBefore, await cpuSnapshot(bench.stack.services));
+    console.log(`  CPU seconds from the event to the run's end: ${JSON.stringify(cpuSeconds)}`);
     clearInterval(watcher);
     const stats = await bench.simulator<SimStats>('/stats');
     const floor = opts.rps ? opts.profiles / 100 / opts.rps : undefined;
@@ -212,7 +215,7 @@ async function main(): Promise<void> {
     if (floor) {
       charts.push({ title: '429 answers per key', unit: '', bars: figures.map((f) => ({ label: f.tenant, value: f.rateLimited429, target: 0 })) });
     }
-    saveResult(opts.name, { options: opts, loadAverageAtStart: loadAtStart, keys: figures, bulkCallLatency: callLatency, fairness, reference, peakRssMiB: peaks, simulator: { rateLimited: stats.rateLimited, requests: stats.requests.total } }, charts);
+    saveResult(opts.name, { options: opts, loadAverageAtStart: loadAtStart, keys: figures, bulkCallLatency: callLatency, cpuSeconds, fairness, reference, peakRssMiB: peaks, simulator: { rateLimited: stats.rateLimited, requests: stats.requests.total } }, charts);
   } finally {
     await bench.stop();
   }

@@ -235,6 +235,36 @@ describe('autopilot-delivery', () => {
     expect(used).toEqual([{ used: 40 }]);
   });
 
+  it('sends a run whose end came with its last batch in steps: its first calls do not wait for the whole diff', async () => {
+    // All batches and the end at once: the run is ready before anything of it is classified. One segment, not a dry
+    // run, no more rows than its limit: classified in steps of 5,000, each sent while the next is classified.
+    const t = await tenant();
+    const run = runSpec({ tenantId: t.tenantId, connectionId: t.connectionId });
+    await publishRun(run, emails('w', 12_000), 100);
+    const completed = await waitForEvent(events, run.runId, 'delivery-completed');
+    expect(completed.counts).toMatchObject({ eligible: 12_000, added: 12_000, delivered: 12_000, failed: 0 });
+    expect(await t.contacts()).toHaveLength(12_000);
+    const { rows } = await pg.query('SELECT classified_early, quota_reserved FROM delivery.runs WHERE run_id = $1', [run.runId]);
+    expect(rows).toEqual([{ classified_early: 12_000, quota_reserved: 12_000 }]);
+
+    // A run of two segments (a contact in both would be sent once per step it is seen in) is decided whole.
+    const u = await tenant();
+    const two = runSpec({
+      tenantId: u.tenantId,
+      connectionId: u.connectionId,
+      segments: ['seg-a', 'seg-b'].map((segmentId) => ({
+        segmentId,
+        segmentName: segmentId,
+        listName: `${segmentId} ${u.account}`,
+        snapshot: { format: 'jsonl' as const, location: `${segmentId}.jsonl` },
+      })),
+    });
+    await publishRun(two, [...emails('x', 300), ...emails('x', 300).map((r) => ({ ...r, segmentId: 'seg-b' }))], 100);
+    expect((await waitForEvent(events, two.runId, 'delivery-completed')).counts).toMatchObject({ delivered: 300 });
+    const { rows: whole } = await pg.query('SELECT classified_early FROM delivery.runs WHERE run_id = $1', [two.runId]);
+    expect(whole).toEqual([{ classified_early: 0 }]);
+  });
+
   it('skips a run over the remaining monthly quota (policy skip)', async () => {
     const t = await tenant();
     const run = runSpec({ tenantId: t.tenantId, connectionId: t.connectionId, quotaPerMonth: 100 });

@@ -16,8 +16,13 @@ export interface LeasedRun {
   runId: string;
   tenantId: string;
   spec: RunSpec;
-  /** 'staging': a truncate run leased to send what is certainly within its limit while it stages. */
+  /** 'staging': a run leased to send what is certainly within its limit while it stages (see STEPWISE). */
   state: 'staging' | 'ready' | 'delivering';
+  /**
+   * The run may be classified and sent step by step (STEPWISE): while it stages, and when it is ready and not yet
+   * decided, so that its first calls do not wait for the whole diff.
+   */
+  stepwise: boolean;
   correlationId: string;
   cancelRequested: boolean;
   startedAt: Date | null;
@@ -76,6 +81,7 @@ interface RunRow {
   correlation_id: string | null;
   cancel_requested: boolean;
   started_at: Date | null;
+  stepwise: boolean;
 }
 
 /** Contacts a run classifies at a time while it stages (see classifyEarly). */
@@ -88,16 +94,22 @@ export type EarlyStep =
   | { kind: 'closed' };
 
 /**
- * Runs that may be leased while they stage: not a dry run (a preview must see the whole snapshot), one segment (a
- * contact in several segments would be sent once per segment it is seen in), not stopped; truncate, or skip once
- * its end is in and says it extracted no more rows than the limit (then no contact count can exceed it, and the
- * first step reserves that many from the quota: the run can no longer be skipped for either).
+ * Runs that may be classified and sent step by step (see classifyEarly): not a dry run (a preview must see the
+ * whole snapshot), one segment (a contact in several segments would be sent once per segment it is seen in), not
+ * stopped; truncate, or skip once its end is in and says it extracted no more rows than the limit (then no
+ * contact count can exceed it, and the first step reserves that many from the quota: the run can no longer be
+ * skipped for either). Such a run is leased while it stages; when it is ready before anything was classified
+ * (its last batch came in with its end), it is still sent in steps: its first call comes after a step (5,000
+ * contacts), not after the whole diff, and the sending overlaps the classification of the rest.
  */
-const EARLY = `(state = 'staging' AND NOT staging_stopped
+const STEPWISE = `(NOT staging_stopped
   AND COALESCE((spec ->> 'dryRun')::boolean, false) = false AND jsonb_array_length(spec -> 'segments') = 1
   AND (spec ->> 'limitPolicy' = 'truncate'
        OR (spec ->> 'limitPolicy' = 'skip' AND extracted IS NOT NULL
            AND extracted <= LEAST((spec ->> 'profileLimit')::int, ${MAX_PROFILES_PER_RUN}))))`;
+
+/** Runs leased while they stage: see STEPWISE. */
+const EARLY = `(state = 'staging' AND ${STEPWISE})`;
 
 /** Undoes an early step's transaction: the tenant's quota cannot take its contacts now. */
 class QuotaShort extends Error {}
@@ -120,7 +132,8 @@ export class RunsRepository {
          WHERE (state IN ('ready', 'delivering') OR ${EARLY})
            AND (lease_expires_at IS NULL OR lease_expires_at < now())
          ORDER BY ready_at NULLS LAST, created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-       RETURNING r.run_id, r.tenant_id, r.spec, r.state, r.correlation_id, r.cancel_requested, r.started_at`,
+       RETURNING r.run_id, r.tenant_id, r.spec, r.state, r.correlation_id, r.cancel_requested, r.started_at,
+                 ${STEPWISE} AS stepwise`,
       [owner, limit, leaseMs],
     );
     return rows.map((r) => ({
@@ -131,6 +144,7 @@ export class RunsRepository {
       correlationId: r.correlation_id ?? r.run_id,
       cancelRequested: r.cancel_requested,
       startedAt: r.started_at,
+      stepwise: r.stepwise,
     }));
   }
 
@@ -273,11 +287,11 @@ export class RunsRepository {
   }
 
   /**
-   * One step of a truncate run that still stages (or has just staged its last batch): classifies up to `max`
+   * One step of a stepwise run (see STEPWISE) that stages or is ready: classifies up to `max`
    * staged contacts certain to be within its limit (see classifyWithinLimit), reserves the ones to send from the
    * tenant's month (all or none: when the quota cannot take them the step changes nothing and says
    * 'quota-short'; the run then waits for its last batch and the decision puts the rest in the stable order), and
-   * before the commit lets `announce` publish what changed (the first step: delivery-started). Only while
+   * before the commit lets `announce` publish what changed (the first step: delivery-started with its counts). Only while
    * `owner` holds the lease (else LeaseLostError).
    */
   async classifyEarly(
@@ -285,7 +299,7 @@ export class RunsRepository {
     run: LeasedRun,
     lists: SegmentLists,
     max: number,
-    announce: (first: boolean, counts: DeliveryCounts, quota: QuotaChange | null) => Promise<void>,
+    announce: (started: DeliveryCounts | undefined, quota: QuotaChange | null) => Promise<void>,
   ): Promise<EarlyStep> {
     const { spec } = run;
     try {
@@ -340,17 +354,18 @@ export class RunsRepository {
           [run.runId, owner, classified, month, reserve],
         );
         if (updated.rowCount === 0) throw new LeaseLostError(run.runId);
-        const { pending: _pending, ...counts } = await this.counts(run.runId, tx);
-        await announce(!started, counts, quota);
+        // The counts (a count over all the run's contacts) only for the first step's delivery-started.
+        let counts: DeliveryCounts | undefined;
+        if (!started) {
+          const { pending: _pending, ...now } = await this.counts(run.runId, tx);
+          counts = now;
+        }
+        await announce(counts, quota);
         return { kind: 'classified', state, classified, changed };
       });
     } catch (error) {
       if (!(error instanceof QuotaShort)) throw error;
-      const { rows } = await this.pool.query<{ state: 'staging' | 'ready' }>(
-        'SELECT state FROM delivery.runs WHERE run_id = $1',
-        [run.runId],
-      );
-      return { kind: 'quota-short', state: rows[0]?.state ?? 'staging' };
+      return { kind: 'quota-short', state: (await this.stateOf(run.runId)) === 'ready' ? 'ready' : 'staging' };
     }
   }
 

@@ -21,6 +21,7 @@ import type { Credentials, CredentialsClient } from './credentials.client';
 import type { ListsService } from './lists.service';
 import { LaneProgress } from './lane-progress';
 import { PendingFeed } from './pending-feed';
+import { SendingPasses } from './sending-passes';
 import { removeLeavers } from './removal-phase';
 import { RunLists } from './run-lists';
 import { destinationFailure, fetchCredentials, RunFailure, RunNoLongerConfirmed } from './lane-failures';
@@ -98,9 +99,12 @@ export class RunLane {
       });
       const call = this.deps.caller.forKey(hash, signal, this.log, credentials.keyVersion);
       const lists = new RunLists(this.deps.lists, client, call, hash, spec.segments);
-      // Leased while staging, or resumed after another instance began so: send what is certain, then decide the rest.
-      const early = this.run.state === 'staging' || (this.run.state === 'ready' && this.run.startedAt !== null);
-      if (early && !(await this.sendWhileStaging(client, call, lists))) return;
+      // Leased while staging, ready and stepwise, or resumed after an instance began so: send in steps what is
+      // certain, then decide the rest.
+      const early =
+        this.run.state === 'staging' ||
+        (this.run.state === 'ready' && (this.run.startedAt !== null || this.run.stepwise));
+      if (early && !(await this.sendStepwise(client, call, lists))) return;
       // The diff sees only the lists the ledger knows (no call): a dry run sees exactly what the next run sees.
       if ((early || this.run.state === 'ready') && !(await this.decide(await lists.known()))) return;
       if (spec.dryRun) return await this.finish('succeeded', null);
@@ -174,39 +178,51 @@ export class RunLane {
   }
 
   /**
-   * While the run stages: classify what is certainly within its limit, send it, look again, until the last batch
-   * is staged (then the decision classifies the rest). When the tenant's quota cannot take a step's contacts, the
-   * run only waits for its last batch: the decision leaves out the ones past the quota in the stable order.
-   * Returns false when the run is no longer this lane's to go on with.
+   * A stepwise run (see STEPWISE: while it stages, or ready before anything was classified): classify a step of
+   * contacts certain to be within its limit, send them while the next step is classified, look again, until all
+   * that is staged is classified and the last batch is in (then the decision classifies the rest, if any). When the
+   * tenant's quota cannot take a step's contacts, the run only waits for its last batch: the decision leaves out
+   * the ones past the quota in the stable order. Returns false when the run is no longer this lane's to go on with.
    */
-  private async sendWhileStaging(client: AutopilotClient, call: PacedCall, lists: RunLists): Promise<boolean> {
+  private async sendStepwise(client: AutopilotClient, call: PacedCall, lists: RunLists): Promise<boolean> {
     const { signal } = this.controller;
     const known = await lists.known();
+    const sending = new SendingPasses((stop) => this.deliverAll(client, call, lists, stop));
     let resolved = false;
-    for (;;) {
-      signal.throwIfAborted();
-      const step = await this.deps.repo.classifyEarly(this.deps.owner, this.run, known, EARLY_CHUNK, (first, counts, quota) =>
-        this.announceEarly(first, counts, quota),
-      );
-      if (step.kind === 'closed') return false;
-      if (step.kind === 'quota-short') {
-        this.log.info('the quota cannot take more contacts before the last batch is staged; waiting for it');
-        return this.waitForLastBatch();
-      }
-      if (step.classified > 0) {
-        this.counts.invalidate();
-        this.dirty = true;
-        if (!resolved) {
-          this.log.info({ classified: step.classified }, 'delivery started while the run stages');
-          this.startProgress();
-          await lists.resolve();
-          resolved = true;
+    try {
+      for (;;) {
+        signal.throwIfAborted();
+        sending.throwIfFailed();
+        const step = await this.deps.repo.classifyEarly(this.deps.owner, this.run, known, EARLY_CHUNK, (started, quota) =>
+          this.announceEarly(started, quota),
+        );
+        if (step.kind === 'closed') return false;
+        if (step.kind === 'quota-short') {
+          this.log.info('the quota cannot take more contacts before the last batch is staged; waiting for it');
+          await sending.finished();
+          return await this.waitForLastBatch();
         }
-        await this.deliverAll(client, call, lists);
-        continue;
+        if (step.classified > 0) {
+          this.counts.invalidate();
+          this.dirty = true;
+          if (!resolved) {
+            this.log.info({ classified: step.classified, state: step.state }, 'delivery started stepwise');
+            this.startProgress();
+            await lists.resolve();
+            resolved = true;
+          }
+          sending.request();
+          continue;
+        }
+        if (step.state === 'ready') {
+          await sending.finished();
+          return true;
+        }
+        await sleep(STAGING_POLL_MS, undefined, { signal });
       }
-      if (step.state === 'ready') return true;
-      await sleep(STAGING_POLL_MS, undefined, { signal });
+    } finally {
+      // Leaving early (closed, a failure): the pass in hand stops after its calls in hand, before the lane goes on.
+      await sending.stop();
     }
   }
 
@@ -219,10 +235,10 @@ export class RunLane {
     }
   }
 
-  private async announceEarly(first: boolean, counts: DeliveryCounts, quota: QuotaChange | null): Promise<void> {
+  private async announceEarly(started: DeliveryCounts | undefined, quota: QuotaChange | null): Promise<void> {
     const events: RunEventBody[] = [];
     if (quota) events.push(this.quotaEvent(quota));
-    if (first) events.push({ type: 'delivery-started', counts });
+    if (started) events.push({ type: 'delivery-started', counts: started });
     if (events.length > 0) await this.deps.events.publish(this.run, events, this.run.correlationId);
   }
 
@@ -269,10 +285,12 @@ export class RunLane {
     return true;
   }
 
+  /** Sends the run's pending contacts until none is left; `stop` ends it early (after the calls in hand). */
   private async deliverAll(
     client: AutopilotClient,
     call: PacedCall,
     lists: RunLists,
+    stop?: AbortSignal,
   ): Promise<void> {
     const { repo, metrics } = this.deps;
     const runId = this.run.runId;
@@ -280,7 +298,7 @@ export class RunLane {
     for (;;) {
       // The first failure stops the other workers after their call in hand.
       const failed = new AbortController();
-      const signal = AbortSignal.any([this.controller.signal, failed.signal]);
+      const signal = AbortSignal.any([this.controller.signal, failed.signal, ...(stop ? [stop] : [])]);
       const feed = new PendingFeed(repo, runId);
       const ctx = {
         client,
@@ -326,6 +344,7 @@ export class RunLane {
       );
       if (cause !== undefined) throw cause;
       if (this.controller.signal.aborted) throw this.controller.signal.reason;
+      stop?.throwIfAborted();
       if (!(await repo.hasPending(this.deps.owner, runId))) return;
     }
   }
