@@ -117,8 +117,10 @@ export class StagingRepository {
    */
   private async upsertContacts(tx: PoolClient, runId: string, merged: StagedContact[]): Promise<number> {
     if (merged.length === 0) return 0;
-    const upserted = await tx.query<{ inserted: boolean }>(
-      `INSERT INTO delivery.run_contacts (run_id, email, seq, contact, segment_ids)
+    // Named (prepared): parsed and planned once per connection, not for each batch.
+    const upserted = await tx.query<{ inserted: boolean }>({
+      name: 'delivery.stage-contacts',
+      text: `INSERT INTO delivery.run_contacts (run_id, email, seq, contact, segment_ids)
        SELECT $1, x.email, x.seq, x.contact, x.segment_ids
        FROM jsonb_to_recordset($2::jsonb) AS x(email text, seq int, contact jsonb, segment_ids text[])
        ORDER BY x.email
@@ -130,13 +132,13 @@ export class StagingRepository {
          contact = CASE WHEN EXCLUDED.seq < run_contacts.seq THEN EXCLUDED.contact ELSE run_contacts.contact END,
          segment_ids = ARRAY(SELECT DISTINCT unnest(run_contacts.segment_ids || EXCLUDED.segment_ids) ORDER BY 1)
        RETURNING (xmax = 0) AS inserted`,
-      [
+      values: [
         runId,
         JSON.stringify(
           merged.map((m) => ({ email: m.email, seq: m.seq, contact: m.contact, segment_ids: m.segmentIds })),
         ),
       ],
-    );
+    });
     return upserted.rows.filter((r) => r.inserted).length;
   }
 
