@@ -215,10 +215,13 @@ export class RunsRepository {
       await tx.query('SET LOCAL enable_nestloop = off');
       const certainSkip = spec.limitPolicy === 'skip' && unique > limit;
       if (!certainSkip && !spec.dryRun) await seedDestination(tx, spec, lists);
-      // A run that classified (and sent) contacts while staging classifies the rest within what is left of its limit.
+      // A run that classified (and sent) contacts step by step classifies the rest within what is left of its
+      // limit; when its steps classified everything, there is no rest (and no join of the export's whole state).
       const diff = certainSkip
         ? undefined
-        : await classifyContacts(tx, spec, lists, Math.max(0, limit - classified), { everything: !early });
+        : early && classified === unique
+          ? { added: 0, updated: 0, unchanged: 0, overLimit: 0 }
+          : await classifyContacts(tx, spec, lists, Math.max(0, limit - classified), { everything: !early });
       const month = locked.rows[0].quota_month ?? quotaMonth(new Date());
       const quotaUsed = await this.lockQuota(tx, run.tenantId, month);
       // A run that sent while staging can no longer be skipped; a skip run among them reserved all it extracted.
