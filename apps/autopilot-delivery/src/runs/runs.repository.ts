@@ -330,11 +330,10 @@ export class RunsRepository {
         const room = Math.min(max, limit - before);
         if (room <= 0) return { kind: 'classified', state, classified: 0, changed: 0 };
         if (!started) await seedDestination(tx, spec, lists);
-        // A few thousand contacts, each found by its key (see classifyWithinLimit). Statistics of a run's rows
-        // arriving by the thousand are stale: a planner that believes the table small would scan all of it (100,000
-        // rows) for every step. Hash joins stay allowed: the step's own rows are joined in memory (with them off,
-        // the statement took 4-5 times as long).
-        await tx.query('SET LOCAL enable_seqscan = off');
+        // A few thousand contacts looked up by index each. Statistics of a run's rows arriving by the thousand are
+        // stale: a planner that believes the table small scans or hashes all of it (100,000 rows) for every step,
+        // or loops over it for every contact. Index lookups only.
+        await tx.query('SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off');
         const diff = await classifyWithinLimit(tx, spec, limit, room);
         const classified = diff.added + diff.updated + diff.unchanged;
         const changed = diff.added + diff.updated;
