@@ -67,15 +67,11 @@ export class LeaseLostError extends Error {
 }
 
 /**
- * The fence of every ledger write of a lane: the run's row, only while `owner` holds its lease, locked for the
- * statement. A takeover (`lease`, FOR UPDATE SKIP LOCKED) therefore never lands in the middle of such a write,
- * and a write after a takeover finds no row and changes nothing. KEY SHARE, the weakest lock that a takeover's
- * FOR UPDATE still conflicts with: the writes that only move the run's counters (a staging batch, a
- * classification step, a lease renewal) do not wait for the lane's marks, nor the marks for them. With FOR
- * SHARE, a truncate run's 1,000 marks of 100,000 contacts spent 15.7 s in all, queued behind those updates, while
- * a skip run's (nothing staged meanwhile) spent 7 s.
+ * The fence of every ledger write of a lane: the run's row, only while `owner` holds its lease, locked in
+ * share mode for the statement. A takeover (`lease`, FOR UPDATE SKIP LOCKED) therefore never lands in the
+ * middle of such a write, and a write after a takeover finds no row and changes nothing.
  */
-export const HELD = `SELECT run_id FROM delivery.runs WHERE run_id = $1 AND lease_owner = $2 FOR KEY SHARE`;
+export const HELD = `SELECT run_id FROM delivery.runs WHERE run_id = $1 AND lease_owner = $2 FOR SHARE`;
 
 interface RunRow {
   run_id: string;
