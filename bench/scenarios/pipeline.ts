@@ -13,7 +13,8 @@ import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { expectEventually } from '@export/testing';
 import { Command } from 'commander';
-import { cpuDifference, cpuSnapshot, createTenant, secondsBetween, segmentFile, startBenchStack, type BenchStack, type Run, type SimStats, type Tenant } from '../lib/harness';
+import { cpuDifference, cpuSnapshot } from '@export/testing';
+import { createTenant, secondsBetween, segmentFile, startBenchStack, type BenchStack, type Run, type SimStats, type Tenant } from '../lib/harness';
 import { saveResult, type Chart } from '../lib/report';
 import { runReference } from './reference';
 

@@ -6,17 +6,16 @@
  *
  *   --batches 200 --rows 500 --lanes 3 --rounds 3
  */
-import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MappedContact, RunSpec } from '@export/contracts';
 import { createPool, migrateDatabase } from '@export/database';
 import { createTestDatabase, WORKSPACE_ROOT } from '@export/testing';
 import { Command } from 'commander';
 import pino from 'pino';
 import { SCHEMA } from '../src/database/prepare-database';
 import { StagingRepository } from '../src/staging/staging.repository';
+import { benchBatch, benchRunSpec } from './support/bench-run';
 
 const opts = new Command('bench-staging')
   .option('--batches <n>', 'batches of the run', Number, 200)
@@ -34,28 +33,12 @@ async function round(): Promise<number> {
   const pool = createPool(db.url, { max: opts.lanes + 1 });
   try {
     const staging = new StagingRepository(pool);
-    const spec = {
-      runId: randomUUID(),
-      tenantId: 'bench',
-      exportId: 'bench',
-      connectionId: 'bench',
-      trigger: 'on-demand',
-      segments: [{ segmentId: 'seg-a', segmentName: 'A', listName: 'A', snapshot: { format: 'csv', location: 'file:///dev/null' } }],
-      mapping: { email: 'EMail' },
-      limitPolicy: 'truncate',
-      profileLimit: 100_000,
-      quotaPerMonth: null,
-    } as unknown as RunSpec;
-    const batch = (b: number): MappedContact[] =>
-      Array.from({ length: opts.rows }, (_, i) => {
-        const n = b * opts.rows + i;
-        return { seq: n, email: `p${n}@example.com`, segmentId: 'seg-a', contact: { Email: `p${n}@example.com`, FirstName: `First${n}`, LastName: `Last${n}` } };
-      });
+    const spec = benchRunSpec('truncate');
     const started = performance.now();
     let next = 0;
     await Promise.all(
       Array.from({ length: opts.lanes }, async () => {
-        for (let b = next++; b < opts.batches; b = next++) await staging.stageBatch(spec, b, batch(b), spec.runId);
+        for (let b = next++; b < opts.batches; b = next++) await staging.stageBatch(spec, b, benchBatch(b, opts.rows), spec.runId);
       }),
     );
     return Math.round(performance.now() - started) / 1000;

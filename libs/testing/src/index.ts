@@ -9,3 +9,4 @@ export * from './ready-child';
 export * from './private-broker';
 export * from './stack-tenant';
 export * from './simulator-tenant';
+export * from './process-cpu';
