@@ -11,9 +11,8 @@
  */
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
-import { expectEventually } from '@export/testing';
+import { cpuDifference, cpuSnapshot, expectEventually } from '@export/testing';
 import { Command } from 'commander';
-import { cpuDifference, cpuSnapshot } from '@export/testing';
 import { createTenant, secondsBetween, segmentFile, startBenchStack, type BenchStack, type Run, type SimStats, type Tenant } from '../lib/harness';
 import { saveResult, type Chart } from '../lib/report';
 import { runReference } from './reference';
