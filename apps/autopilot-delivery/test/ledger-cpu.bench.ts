@@ -20,7 +20,7 @@ import pino from 'pino';
 import { SCHEMA } from '../src/database/prepare-database';
 import { RunsRepository } from '../src/runs/runs.repository';
 import { StagingRepository } from '../src/staging/staging.repository';
-import { benchBatch, benchRunSpec } from './support/bench-run';
+import { benchRunSpec, stageBenchRun } from './support/bench-run';
 
 const opts = new Command('bench-ledger-cpu')
   .option('--batches <n>', 'batches of the run', Number, 1_000)
@@ -61,12 +61,7 @@ async function round(): Promise<Round> {
     const spec = benchRunSpec('skip');
     const lists = { 'seg-a': 'contactlist_bench' };
     await measure('stage', async () => {
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: opts.lanes }, async () => {
-          for (let b = next++; b < opts.batches; b = next++) await staging.stageBatch(spec, b, benchBatch(b, opts.rows), spec.runId);
-        }),
-      );
+      await stageBenchRun(staging, spec, opts.batches, opts.rows, opts.lanes);
       await staging.recordEnd(spec, opts.batches, opts.batches * opts.rows, spec.runId);
     });
     await measure('decide', async () => {

@@ -15,7 +15,7 @@ import { Command } from 'commander';
 import pino from 'pino';
 import { SCHEMA } from '../src/database/prepare-database';
 import { StagingRepository } from '../src/staging/staging.repository';
-import { benchBatch, benchRunSpec } from './support/bench-run';
+import { benchRunSpec, stageBenchRun } from './support/bench-run';
 
 const opts = new Command('bench-staging')
   .option('--batches <n>', 'batches of the run', Number, 200)
@@ -35,12 +35,7 @@ async function round(): Promise<number> {
     const staging = new StagingRepository(pool);
     const spec = benchRunSpec('truncate');
     const started = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: opts.lanes }, async () => {
-        for (let b = next++; b < opts.batches; b = next++) await staging.stageBatch(spec, b, benchBatch(b, opts.rows), spec.runId);
-      }),
-    );
+    await stageBenchRun(staging, spec, opts.batches, opts.rows, opts.lanes);
     return Math.round(performance.now() - started) / 1000;
   } finally {
     await pool.end();

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { MappedContact, RunSpec } from '@export/contracts';
+import type { StagingRepository } from '../../src/staging/staging.repository';
 
 export function benchRunSpec(limitPolicy: RunSpec['limitPolicy']): RunSpec {
   return {
@@ -26,4 +27,14 @@ export function benchBatch(b: number, rows: number): MappedContact[] {
     const n = b * rows + i;
     return { seq: n, email: `p${n}@example.com`, segmentId: 'seg-a', contact: { Email: `p${n}@example.com`, FirstName: `First${n}`, LastName: `Last${n}` } };
   });
+}
+
+/** Stages the run's `batches` batches of `rows` contacts, `lanes` batches at once (as the consumer's partitions). */
+export async function stageBenchRun(staging: StagingRepository, spec: RunSpec, batches: number, rows: number, lanes: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      for (let b = next++; b < batches; b = next++) await staging.stageBatch(spec, b, benchBatch(b, rows), spec.runId);
+    }),
+  );
 }
